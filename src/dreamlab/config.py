@@ -1,0 +1,291 @@
+"""Typed configuration: every default of the World Models pipeline lives here.
+
+A preset (quick / medium / full) is a set of values, not a code path. Precedence is
+preset < YAML file (--config) < command-line flags. Field names match the flags
+(`num_random_rollouts` <-> `--num-random-rollouts`), and validation sits next to the
+fields it checks. Unknown YAML keys and wrong types are ConfigError, one line each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dreamlab.errors import ConfigError
+
+MODES = ("quick", "medium", "full")
+STAGES = ("collect", "vae", "encode", "mdnrnn", "controller", "eval")
+
+
+@dataclass
+class WorldModelConfig:
+    """World Models pipeline settings (Ha & Schmidhuber 2018; flags of seeds/002, seeds/000)."""
+
+    # --- run -----------------------------------------------------------------------
+    env: str = "CartPole-v1"
+    mode: str = "quick"
+    device: str = "auto"  # auto | cpu | cuda
+    stage: str = "all"  # all | comma list of STAGES
+    checkpoint_dir: str | None = None  # default runs/<env>_worldmodel
+    seed: int = 42
+    num_threads: int = 0  # 0: chosen from the CPU count (see runtime.device)
+    debug: bool = False
+
+    # --- env -----------------------------------------------------------------------
+    obs: str = "auto"  # auto | pixels | state; auto: pixels unless the env is state-only
+    max_episode_steps: int = 0  # 0: the env's own limit
+    frame_skip: int = 1  # action repeat applied by make_env
+
+    # --- collect -------------------------------------------------------------------
+    num_random_rollouts: int = 200
+    collect_workers: int = 0  # 0: one per CPU, at most 4
+    max_disk_gb: float = 0.0  # 0: only the free space limits collection
+
+    # --- V: ConvVAE ----------------------------------------------------------------
+    vae_img_size: int = 64
+    z_dim: int = 32
+    vae_epochs: int = 1
+    vae_batch: int = 64
+    vae_lr: float = 1e-3
+    kl_tolerance: float = 0.5  # free bits per latent dim, as in the paper's code
+    kl_weight: float = 1.0
+    grad_accum_steps: int = 1
+    amp: bool = True  # used only on CUDA
+    tf32: bool = True  # used only on CUDA
+    data_ram_gb: float = 2.0  # RAM budget of the streaming loaders
+    loader_workers: int = 0
+
+    # --- M: MDN-RNN ----------------------------------------------------------------
+    mdnrnn_epochs: int = 2
+    mdnrnn_hidden: int = 256
+    mdnrnn_gaussians: int = 5
+    mdnrnn_seq_len: int = 32
+    mdnrnn_batch: int = 32
+    mdnrnn_lr: float = 1e-3
+    done_pos_weight: float = 10.0  # done events are rare; weight them (notes/cartpole)
+
+    # --- C: controller + CMA-ES ----------------------------------------------------
+    cma_pop_size: int = 8
+    cma_generations: int = 5
+    cma_sigma0: float = 0.1
+    rollouts_per_candidate: int = 2
+    train_in_dream: bool = True
+    temperature: float = 1.15  # tau > 1 makes the dream harder to exploit (paper 4.4)
+    dream_max_steps: int = 500
+    done_threshold: float = 0.5
+    eval_every: int = 10  # generations between evaluations of the best candidate
+    eval_rollouts: int = 16  # rollouts used by those periodic evaluations
+    real_finetune_s: float = 0.0  # seconds of real-env CMA-ES after dream training
+    iterations: int = 1  # paper section 5: collect with C, refit V and M, retrain C
+    controller_hidden: int = 0  # 0: linear C on [z, h] as in the paper
+
+    # --- eval ----------------------------------------------------------------------
+    eval_episodes: int = 10
+    save_videos: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # Validation lives next to the fields (STYLE.md); one ConfigError per problem.
+    def validate(self) -> None:
+        _choice("mode", self.mode, MODES)
+        _choice("device", self.device, ("auto", "cpu", "cuda"))
+        _choice("obs", self.obs, ("auto", "pixels", "state"))
+        self.stages()  # raises on unknown names
+        if self.vae_img_size not in (32, 64):
+            raise ConfigError(
+                f"--vae-img-size must be 32 or 64, got {self.vae_img_size}",
+                "use 64 (paper) or 32 (a quarter of the disk and RAM)",
+            )
+        for name in (
+            "num_random_rollouts", "z_dim", "vae_batch", "grad_accum_steps", "mdnrnn_hidden",
+            "mdnrnn_gaussians", "mdnrnn_seq_len", "mdnrnn_batch", "cma_pop_size",
+            "rollouts_per_candidate", "dream_max_steps", "eval_episodes", "eval_every",
+            "eval_rollouts", "iterations", "frame_skip",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{_flag(name)} must be >= 1, got {getattr(self, name)}")
+        for name in (
+            "vae_epochs", "mdnrnn_epochs", "cma_generations", "max_episode_steps",
+            "collect_workers", "loader_workers", "num_threads", "controller_hidden",
+            "max_disk_gb", "real_finetune_s",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")
+        for name in ("vae_lr", "mdnrnn_lr", "cma_sigma0", "temperature", "data_ram_gb"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{_flag(name)} must be > 0, got {getattr(self, name)}")
+        if self.cma_pop_size < 2:
+            raise ConfigError("--cma-pop-size must be >= 2 (CMA-ES needs a population)")
+        if not 0.0 < self.done_threshold < 1.0:
+            raise ConfigError(f"--done-threshold must be in (0, 1), got {self.done_threshold}")
+
+    def stages(self) -> list[str]:
+        if self.stage.strip() == "all":
+            return list(STAGES)
+        names = [s.strip() for s in self.stage.split(",") if s.strip()]
+        unknown = [s for s in names if s not in STAGES]
+        if unknown or not names:
+            raise ConfigError(
+                f"unknown stage {', '.join(unknown) or '(empty)'} in --stage",
+                f"use 'all' or a comma list of: {', '.join(STAGES)}",
+            )
+        return [s for s in STAGES if s in names]  # always in pipeline order
+
+    def run_dir(self) -> Path:
+        if self.checkpoint_dir:
+            return Path(self.checkpoint_dir)
+        safe = self.env.replace("/", "_").replace(":", "_")
+        return Path("runs") / f"{safe}_worldmodel"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Presets: quick finishes in minutes on a 2-core CPU; full is the paper's scale.
+# quick keeps seeds/002's collection and epoch counts but gives CMA-ES enough
+# generations to learn in the (cheap, batched) dream; see README "Presets".
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": dict(
+        num_random_rollouts=200, vae_epochs=1, mdnrnn_epochs=2, cma_pop_size=8,
+        cma_generations=5, rollouts_per_candidate=2, eval_episodes=10,
+    ),
+    "medium": dict(
+        num_random_rollouts=1000, vae_epochs=5, mdnrnn_epochs=10, cma_pop_size=32,
+        cma_generations=100, rollouts_per_candidate=8, eval_episodes=100,
+    ),
+    "full": dict(
+        num_random_rollouts=10000, vae_epochs=10, mdnrnn_epochs=20, cma_pop_size=64,
+        cma_generations=800, rollouts_per_candidate=16, eval_episodes=100, eval_every=25,
+        eval_rollouts=1024 // 16, mdnrnn_seq_len=999, mdnrnn_batch=100, vae_batch=100,
+        vae_lr=1e-4,
+    ),
+}
+
+
+# Per-env values layered on the mode preset (still below --config and flags). They are
+# what each env needs for its mode to be meaningful on a 2-core CPU: CartPole is learnt
+# from pixels (the default agent), long Atari and CarRacing episodes are capped in quick.
+ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    ("CartPole-v1", "quick"): dict(
+        obs="pixels", vae_epochs=6, mdnrnn_epochs=20, cma_pop_size=16, cma_generations=20,
+        rollouts_per_candidate=16, eval_every=5, eval_rollouts=8, eval_episodes=20,
+        mdnrnn_hidden=128,
+    ),
+    ("CartPole-v1", "medium"): dict(obs="pixels"),
+    ("CartPole-v1", "full"): dict(obs="pixels"),
+    ("ALE/Pong-v5", "quick"): dict(num_random_rollouts=20, max_episode_steps=300),
+    ("ALE/Breakout-v5", "quick"): dict(num_random_rollouts=20, max_episode_steps=300),
+    ("CarRacing-v3", "quick"): dict(num_random_rollouts=16, max_episode_steps=200,
+                                    dream_max_steps=200),
+}
+
+
+def env_preset(env_id: str, mode: str) -> dict[str, Any]:
+    return dict(ENV_PRESETS.get((env_id, mode), {}))
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{_flag(name)} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def field_types(cls: type = WorldModelConfig) -> dict[str, type]:
+    """The concrete type of each field (Optional[X] -> X), for YAML and flag parsing."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, type] = {}
+    for f in fields(cls):
+        t = hints[f.name]
+        if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
+            t = next(a for a in typing.get_args(t) if a is not type(None))
+        out[f.name] = t
+    return out
+
+
+def coerce(name: str, value: Any, expected: type, source: str) -> Any:
+    """Check a YAML value's type; ints are accepted for floats, nothing else is converted."""
+    if value is None and name == "checkpoint_dir":
+        return None
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{source}: {name} must be true or false, got {value!r}")
+    if expected is not bool and isinstance(value, bool):
+        raise ConfigError(f"{source}: {name} must be {expected.__name__}, got {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(
+            f"{source}: {name} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def load_yaml(path: str | Path, cls: type = WorldModelConfig) -> dict[str, Any]:
+    """Read a YAML file of config values; unknown keys and wrong types are ConfigError."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
+    types_ = field_types(cls)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in types_:
+            close = _close_names(name, list(types_))
+            raise ConfigError(
+                f"{path}: unknown key {key!r}",
+                f"did you mean {close}?" if close else "see `dreamlab run --help` for the keys",
+            )
+        out[name] = coerce(name, value, types_[name], str(path))
+    return out
+
+
+def _close_names(name: str, names: list[str]) -> str:
+    import difflib
+
+    return ", ".join(difflib.get_close_matches(name, names, n=3, cutoff=0.6))
+
+
+def resolve_config(
+    mode: str = "quick",
+    yaml_path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    cls: type = WorldModelConfig,
+) -> Any:
+    """Merge preset < YAML file < flags into a validated config."""
+    file_values = load_yaml(yaml_path, cls) if yaml_path else {}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    mode = overrides.get("mode", file_values.get("mode", mode))
+    _choice("mode", mode, MODES)
+    values: dict[str, Any] = {}
+    if cls is WorldModelConfig:
+        values.update(PRESETS.get(mode, {}))
+        env = overrides.get("env", file_values.get("env", WorldModelConfig.env))
+        values.update(env_preset(env, mode))
+    values.update(file_values)
+    values.update(overrides)
+    values["mode"] = mode
+    return cls(**values)
+
+
+def config_hash_fields() -> tuple[str, ...]:
+    """Fields that change what V and M learn: a run dir made with other values is
+    incompatible (issue 6). Controller and eval settings may change on resume."""
+    return ("env", "obs", "vae_img_size", "z_dim", "frame_skip", "mdnrnn_hidden",
+            "mdnrnn_gaussians")
+
+

@@ -1,0 +1,1 @@
+"""Tables, plots, videos and console summaries a person reads."""

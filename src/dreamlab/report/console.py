@@ -1,0 +1,96 @@
+"""What the CLI prints: the resolved config, the end-of-run summary, envs, doctor."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from dreamlab.runtime.atomic import read_json
+from dreamlab.runtime.console import get_console, table_box
+
+
+def print_config(cfg: Any, title: str) -> None:
+    """Every default is printed at start (DESIGN.md principle 1)."""
+    table = Table(title=title, box=table_box(), show_header=False, pad_edge=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    items = list(cfg.to_dict().items())
+    half = (len(items) + 1) // 2
+    for left, right in zip(items[:half], items[half:] + [("", "")], strict=False):
+        table.add_row(left[0], str(left[1]), right[0], str(right[1]))
+    get_console().print(table)
+
+
+def print_run_summary(paths: Any, rows: list[dict[str, Any]]) -> None:
+    console = get_console()
+    table = Table(title="pipeline summary", box=table_box())
+    for col in ("stage", "status", "seconds", "outputs"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["stage"], row["status"], f"{row['seconds']:.1f}", row["outputs"])
+    console.print(table)
+    if paths.evaluation.exists():
+        res = read_json(paths.evaluation)
+        line = (f"real return {res['mean_return']:.1f} +- {res['std_return']:.1f} over "
+                f"{res['episodes']} episodes")
+        if res.get("dream_mean_return") is not None:
+            line += f" (dream {res['dream_mean_return']:.1f})"
+        console.print(line)
+        console.print(f"results: {paths.evaluation}")
+    videos = sorted(paths.videos.glob("*.mp4")) if paths.videos.exists() else []
+    if videos:
+        console.print(f"videos:  {paths.videos} ({len(videos)} mp4)")
+    if paths.plots.exists():
+        console.print(f"plots:   {paths.plots}")
+    console.print(f"logs:    tensorboard --logdir {paths.logs}")
+
+
+def print_envs() -> None:
+    from dreamlab.envs import available_envs
+
+    table = Table(title="environments", box=table_box())
+    for col in ("env", "family", "obs", "available", "install"):
+        table.add_column(col)
+    for row in available_envs():
+        extra = row.get("extra")
+        hint = "" if row["available"] else f"pip install 'dreamlab[{extra}]'"
+        table.add_row(row["env_id"], row["family"], str(row.get("obs_default", "")),
+                      "yes" if row["available"] else "no", hint)
+    get_console().print(table)
+
+
+def print_doctor(path: str | Path = ".") -> None:
+    import torch
+
+    from dreamlab.data import human_bytes
+
+    table = Table(title="dreamlab doctor", box=table_box(), show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    cuda = torch.cuda.is_available()
+    table.add_row("torch", torch.__version__)
+    table.add_row("CUDA", torch.cuda.get_device_name(0) if cuda else "not available")
+    table.add_row("AMP", ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda
+                  else "off on CPU")
+    tf32 = cuda and torch.cuda.get_device_capability(0)[0] >= 8
+    table.add_row("TF32", "supported" if tf32 else "not supported")
+    if cuda:
+        free, total = torch.cuda.mem_get_info()
+        table.add_row("GPU memory", f"{human_bytes(free)} free of {human_bytes(total)}")
+    table.add_row("CPUs", str(os.cpu_count()))
+    disk = shutil.disk_usage(Path(path).resolve())
+    table.add_row("free disk", f"{human_bytes(disk.free)} of {human_bytes(disk.total)} "
+                  f"(at {Path(path).resolve().name or '/'})")
+    try:
+        import psutil
+
+        table.add_row("RAM", f"{human_bytes(psutil.virtual_memory().available)} available")
+    except ImportError:
+        pass
+    get_console().print(table)

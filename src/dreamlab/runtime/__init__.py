@@ -1,0 +1,1 @@
+"""Infrastructure shared by every algorithm: files, manifest, devices, logging."""

@@ -1,0 +1,109 @@
+"""What every World Models stage receives: the config, the run's paths, logger and device.
+
+Stages are functions from files to files (STYLE.md): `run_<stage>(ctx) -> metrics`.
+They read their inputs through `ctx.paths`, check them at the top with
+`ctx.require(...)`, write outputs atomically, and keep their own resumable snapshot
+under `ctx.paths.snapshots` so a stage cut off mid-way continues where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamlab.config import WorldModelConfig
+from dreamlab.errors import StageInputError
+from dreamlab.runtime.device import DeviceSetup
+from dreamlab.runtime.logger import RunLogger
+from dreamlab.runtime.seeding import derive_seed
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The run directory layout (DESIGN.md "Run directory"; names kept from seeds/002)."""
+
+    root: Path
+
+    @property
+    def raw_data(self) -> Path:
+        return self.root / "raw_data"
+
+    @property
+    def vae(self) -> Path:
+        return self.root / "vae.pt"
+
+    @property
+    def latents(self) -> Path:
+        return self.root / "latents"
+
+    @property
+    def mdnrnn(self) -> Path:
+        return self.root / "mdnrnn.pt"
+
+    @property
+    def controller(self) -> Path:
+        return self.root / "controller_best.pt"
+
+    @property
+    def cma_state(self) -> Path:
+        return self.root / "cma_state"
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.root / "evaluation_results.json"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / "pipeline_summary.csv"
+
+    @property
+    def videos(self) -> Path:
+        return self.root / "videos"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def config_yaml(self) -> Path:
+        return self.root / "config.yaml"
+
+    def snapshot(self, stage: str) -> Path:
+        return self.snapshots / f"{stage}.pt"
+
+
+@dataclass
+class StageContext:
+    cfg: WorldModelConfig
+    paths: RunPaths
+    logger: RunLogger
+    device: DeviceSetup
+    env_info: Any  # dreamlab.envs.EnvInfo (kept loose so runtime never imports envs)
+    iteration: int = 0  # paper section 5 iterative training: 0 for the first pass
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_vae(self) -> bool:
+        """State-vector envs skip V: z is the normalised state (DESIGN.md)."""
+        return self.env_info.obs == "pixels"
+
+    def seed(self, *names: object) -> int:
+        """Seed of one random source, stable across resumes and stage-only runs."""
+        return derive_seed(self.cfg.seed, self.iteration, *names)
+
+    def require(self, path: Path, stage: str, what: str) -> None:
+        """One clear line naming the stage to run first when an input is missing."""
+        if not path.exists():
+            raise StageInputError(
+                f"{what} ({path.name}) not found in {self.paths.root}",
+                f"run `--stage {stage}` first (or `--stage all`)",
+            )

@@ -1,0 +1,217 @@
+"""Wires the six World Models stages over one run directory (issue 2).
+
+For each selected stage: if the manifest says it finished and its outputs still match
+their checksums, it is skipped; otherwise its inputs are verified (one line naming the
+stage to run first), it runs (continuing from its own snapshot if it was cut off), and
+its outputs are checksummed into the manifest. A finished stage invalidates the stages
+after it that were built from its old outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dreamlab.config import STAGES, WorldModelConfig, config_hash_fields
+from dreamlab.errors import IncompatibleRunError, StageInputError
+from dreamlab.runtime.atomic import atomic_write_bytes, atomic_write_text
+from dreamlab.runtime.device import setup_device
+from dreamlab.runtime.logger import RunLogger
+from dreamlab.runtime.manifest import Manifest
+from dreamlab.runtime.seeding import seed_everything
+from dreamlab.worldmodels.context import RunPaths, StageContext
+
+log = logging.getLogger("dreamlab")
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    run: Callable[[StageContext], dict[str, Any]]
+    needs: tuple[str, ...]  # stages whose outputs this one reads
+    outputs: Callable[[StageContext], list[Path]]
+
+
+def _stage_specs() -> dict[str, StageSpec]:
+    # Imported here so `dreamlab --help` and config errors stay fast.
+    from dreamlab.worldmodels.collect import run_collect
+    from dreamlab.worldmodels.encode import run_encode
+    from dreamlab.worldmodels.evaluate import run_evaluate
+    from dreamlab.worldmodels.train_controller import run_train_controller
+    from dreamlab.worldmodels.train_mdnrnn import run_train_mdnrnn
+    from dreamlab.worldmodels.train_vae import run_train_vae
+
+    def vae_out(c: StageContext) -> list[Path]:
+        return [c.paths.vae] if c.uses_vae else []
+
+    def eval_out(c: StageContext) -> list[Path]:
+        out = [c.paths.evaluation]
+        if c.paths.videos.exists():
+            out += sorted(c.paths.videos.glob("*.mp4"))
+        return out
+
+    specs = [
+        StageSpec("collect", run_collect, (), lambda c: [c.paths.raw_data]),
+        StageSpec("vae", run_train_vae, ("collect",), vae_out),
+        StageSpec("encode", run_encode, ("collect", "vae"), lambda c: [c.paths.latents]),
+        StageSpec("mdnrnn", run_train_mdnrnn, ("encode",), lambda c: [c.paths.mdnrnn]),
+        StageSpec("controller", run_train_controller, ("vae", "mdnrnn"),
+                  lambda c: [c.paths.controller]),
+        StageSpec("eval", run_evaluate, ("controller",), eval_out),
+    ]
+    return {s.name: s for s in specs}
+
+
+def downstream(stage: str) -> list[str]:
+    return list(STAGES[STAGES.index(stage) + 1:])
+
+
+def check_compatible(manifest: Manifest, record: dict[str, Any]) -> None:
+    """A run dir made for another env or image size cannot be resumed (issue 6)."""
+    old = manifest.data.get("config", {})
+    diffs = [
+        f"{k}={old.get(k)!r} (now {record.get(k)!r})"
+        for k in config_hash_fields()
+        if k in old and old[k] != record.get(k)
+    ]
+    if diffs:
+        raise IncompatibleRunError(
+            f"run dir {manifest.run_dir} was made with {', '.join(diffs)}",
+            "use another --checkpoint-dir, or the original values to resume",
+        )
+
+
+class Pipeline:
+    """`Pipeline(cfg).run()` trains, resumes and reports one World Models agent."""
+
+    def __init__(self, cfg: WorldModelConfig, extra: dict[str, Any] | None = None) -> None:
+        from dreamlab.envs import env_info
+
+        self.cfg = cfg
+        self.paths = RunPaths(cfg.run_dir())
+        self.info = env_info(cfg.env, obs=cfg.obs, img_size=cfg.vae_img_size,
+                             max_episode_steps=cfg.max_episode_steps, frame_skip=cfg.frame_skip)
+        self.extra = extra or {}
+        self.rows: list[dict[str, Any]] = []
+
+    def run(self) -> list[dict[str, Any]]:
+        cfg, paths = self.cfg, self.paths
+        paths.root.mkdir(parents=True, exist_ok=True)
+        record = self._config_record()
+        manifest = Manifest.load_or_create(paths.root, record, cfg.seed)
+        check_compatible(manifest, record)
+        manifest.data["config"] = record
+        manifest.save()
+        atomic_write_text(paths.config_yaml, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        device = setup_device(cfg.device, cfg.amp, cfg.tf32, cfg.num_threads)
+        log.info("device: %s", device.describe())
+        logger = RunLogger(paths.logs)
+        specs = _stage_specs()
+        try:
+            for name in cfg.stages():
+                ctx = StageContext(cfg=cfg, paths=paths, logger=logger, device=device,
+                                   env_info=self.info, extra=self.extra)
+                self._run_stage(specs[name], ctx, manifest, specs)
+        finally:
+            logger.close()
+            self._write_summary(manifest)
+        return self.rows
+
+    def _run_stage(self, spec: StageSpec, ctx: StageContext, manifest: Manifest,
+                   specs: dict[str, StageSpec]) -> None:
+        name = spec.name
+        if manifest.status(name) in ("done", "skipped"):
+            problem = manifest.verify_outputs(name)
+            if problem is None:
+                log.info("%s: finished earlier, outputs verified; skipping", name)
+                self.rows.append(self._row(manifest, name, "skipped (done)"))
+                return
+            log.warning("%s: %s; running it again", name, problem)
+        for need in spec.needs:
+            if manifest.status(need) not in ("done", "skipped"):
+                raise StageInputError(
+                    f"stage '{name}' needs the outputs of stage '{need}', which has not "
+                    f"finished in {self.paths.root}",
+                    f"run `--stage {need}` first (or `--stage all`)",
+                )
+            problem = manifest.verify_outputs(need)
+            if problem is not None:
+                raise StageInputError(
+                    f"stage '{name}' cannot use the outputs of '{need}': {problem}",
+                    f"re-run `--stage {need}`",
+                )
+        seed_everything(ctx.seed(name))
+        manifest.mark_running(name)
+        log.info("%s: starting", name)
+        t0 = time.monotonic()
+        try:
+            metrics = spec.run(ctx) or {}
+        except BaseException as exc:
+            manifest.mark_failed(name, f"{type(exc).__name__}: {exc}")
+            raise
+        seconds = time.monotonic() - t0
+        outputs = [p for p in spec.outputs(ctx) if p.exists()]
+        missing = [p.name for p in spec.outputs(ctx) if not p.exists()]
+        if missing:
+            manifest.mark_failed(name, f"did not write {', '.join(missing)}")
+            raise RuntimeError(f"stage {name} finished without writing {', '.join(missing)}")
+        status = "skipped" if metrics.get("skipped") else "done"
+        manifest.mark_done(name, outputs, seconds, _jsonable(metrics), status=status)
+        for later in downstream(name):
+            if manifest.status(later) == "done" and later not in self.cfg.stages():
+                manifest.invalidate(later)
+        log.info("%s: %s in %.1fs %s", name, status, seconds, _short(metrics))
+        self.rows.append(self._row(manifest, name, status))
+
+    def _row(self, manifest: Manifest, name: str, status: str) -> dict[str, Any]:
+        entry = manifest.stage(name)
+        return {
+            "stage": name,
+            "status": status,
+            "seconds": entry.get("seconds", 0.0),
+            "outputs": ";".join(entry.get("outputs", {})),
+            "bytes": sum(o.get("bytes", 0) for o in entry.get("outputs", {}).values()),
+        }
+
+    def _write_summary(self, manifest: Manifest) -> None:
+        """pipeline_summary.csv: one row per stage of the run so far (issue 2 item 5)."""
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["stage", "status", "seconds", "outputs",
+                                                 "bytes"])
+        writer.writeheader()
+        for name in STAGES:
+            if manifest.stage(name):
+                writer.writerow(self._row(manifest, name, manifest.status(name)))
+        atomic_write_bytes(self.paths.summary_csv, buf.getvalue().encode())
+
+    def _config_record(self) -> dict[str, Any]:
+        record = self.cfg.to_dict()
+        record["obs"] = self.info.obs
+        record["env"] = self.info.env_id
+        return record
+
+
+def _short(metrics: dict[str, Any]) -> str:
+    keys = [k for k, v in metrics.items() if isinstance(v, int | float)][:5]
+    return " ".join(f"{k}={metrics[k]:.4g}" for k in keys)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        try:
+            return obj.item()
+        except (ValueError, TypeError):
+            return str(obj)
+    return obj

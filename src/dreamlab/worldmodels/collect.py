@@ -20,7 +20,9 @@ import numpy as np
 
 from dreamlab.config import WorldModelConfig
 from dreamlab.data import DiskBudget, EpisodeStore, check_disk_budget, estimate_collection_bytes
+from dreamlab.data.codec import encode_episode
 from dreamlab.envs import ActionSpec, make_env
+from dreamlab.errors import DiskBudgetError
 from dreamlab.runtime.progress import ProgressBar
 from dreamlab.runtime.seeding import derive_seed
 from dreamlab.worldmodels.context import StageContext
@@ -113,28 +115,28 @@ def _episodes(tasks: list[tuple], workers: int) -> Iterator[dict[str, np.ndarray
 def run_collect(ctx: StageContext) -> dict[str, Any]:
     cfg, info = ctx.cfg, ctx.env_info
     root = ctx.paths.raw_data
-    store = EpisodeStore(root, create=True)
-    start = len(store)
     wanted = cfg.num_random_rollouts
-    if start >= wanted:
-        return _metrics(store, 0.0, resumed_from=start)
     kwargs = env_kwargs_for(cfg, info.env_id, info.obs)
     seeds = [derive_seed(cfg.seed, ctx.iteration, "collect", i) for i in range(wanted)]
-
     t0 = time.monotonic()
-    budget = None
-    if start == 0:
+    if root.exists():
+        store = EpisodeStore(root, create=True)  # continue a cut-off collection
+    else:
+        # Refuse before writing anything if the whole collection would not fit (issue 3).
         probe = run_random_episode(kwargs, info.action, seeds[0])
-        probe_bytes = _encoded_size(probe)
         steps = len(probe["rewards"])
-        # Random episodes vary in length; the env cap (or the probe) bounds the guess.
+        # Random episodes vary in length; long ones are bounded by the env's step cap.
         expected = max(steps, info.max_episode_steps or steps) if steps > 50 else steps * 2
-        needed = estimate_collection_bytes(probe_bytes, steps, expected, wanted)
-        check_disk_budget(root, needed, cfg.max_disk_gb)
+        needed = estimate_collection_bytes(len(encode_episode(probe)), steps, expected, wanted)
+        check_disk_budget(root.parent, needed, cfg.max_disk_gb or None)
+        store = EpisodeStore(root, create=True)
         store.append(probe, meta={"seed": seeds[0]})
-        start = 1
-    if cfg.max_disk_gb:
-        budget = DiskBudget(int(cfg.max_disk_gb * 1e9), used_bytes=store.nbytes_on_disk())
+    start = len(store)
+    if start >= wanted:
+        return _metrics(store, 0.0, resumed_from=start)
+    # Enforced during collection too: the cap, and the disk's real free space.
+    budget = DiskBudget.from_flags(cfg.max_disk_gb or None, root,
+                                   used_bytes=store.nbytes_on_disk())
     if start > 1:
         log.info("collect: resuming at episode %d of %d", start, wanted)
     tasks = [(kwargs, info.action, seeds[i]) for i in range(start, wanted)]
@@ -142,28 +144,18 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     with ProgressBar("collect episodes", total=wanted) as bar:
         bar.advance(start)
         for episode in _episodes(tasks, num_workers(cfg)):
-            size = _encoded_size(episode) if budget else 0
-            if budget is not None and budget.would_exceed(size):
-                log.warning("collect: stopping at the disk budget (--max-disk-gb %.3g) with %d "
-                            "episodes", cfg.max_disk_gb, len(store))
+            try:
+                store.append(episode, meta={"seed": seeds[len(store)]}, budget=budget)
+            except DiskBudgetError as exc:
+                log.warning("collect: stopping cleanly with %d episodes: %s", len(store), exc)
                 stopped_at_budget = True
                 break
-            store.append(episode, meta={"seed": seeds[len(store)]})
-            if budget is not None:
-                budget.add(size)
             bar.advance(1, steps=store.num_steps)
     metrics = _metrics(store, time.monotonic() - t0, resumed_from=start)
     metrics["stopped_at_budget"] = stopped_at_budget
     ctx.logger.scalar("collect/episodes", len(store), ctx.iteration)
     ctx.logger.scalar("collect/mean_return", metrics["mean_return"], ctx.iteration)
     return metrics
-
-
-def _encoded_size(episode: dict[str, np.ndarray]) -> int:
-    """Compressed size estimate of one episode, with the store's own codec."""
-    from dreamlab.data import compressed_size
-
-    return compressed_size(episode)
 
 
 def _metrics(store: EpisodeStore, seconds: float, resumed_from: int) -> dict[str, Any]:

@@ -106,9 +106,11 @@ class Manifest:
     def status(self, name: str) -> str:
         return self.stage(name).get("status", "pending")
 
-    def mark_running(self, name: str) -> None:
+    def mark_running(self, name: str, fingerprint: dict[str, Any] | None = None) -> None:
         entry = self.data["stages"].setdefault(name, {})
         entry.update(status="running", started=_now())
+        if fingerprint is not None:
+            entry["fingerprint"] = fingerprint
         entry.setdefault("attempts", 0)
         entry["attempts"] += 1
         self.save()

@@ -32,12 +32,37 @@ from dreamlab.worldmodels.context import RunPaths, StageContext
 log = logging.getLogger("dreamlab")
 
 
+# The config fields each stage's result depends on. A finished stage whose fields changed
+# runs again (so `--stage controller,eval --cma-generations 50 --resume DIR` retrains C on
+# the earlier V and M), and every stage after one that ran is marked stale.
+STAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "collect": ("num_random_rollouts", "max_episode_steps"),
+    "vae": ("seed", "vae_epochs", "vae_batch", "vae_lr", "kl_tolerance", "kl_weight",
+            "grad_accum_steps"),
+    "encode": (),
+    "mdnrnn": ("seed", "mdnrnn_epochs", "mdnrnn_hidden", "mdnrnn_gaussians", "mdnrnn_seq_len",
+               "mdnrnn_batch", "mdnrnn_lr", "done_pos_weight"),
+    "controller": ("seed", "cma_pop_size", "cma_generations", "cma_sigma0",
+                   "rollouts_per_candidate", "train_in_dream", "temperature", "dream_max_steps",
+                   "done_threshold", "eval_every", "eval_rollouts", "real_finetune_s",
+                   "controller_hidden"),
+    "eval": ("seed", "eval_episodes", "save_videos"),
+}
+
+
+def stage_fingerprint(cfg: WorldModelConfig, name: str) -> dict[str, Any]:
+    return {k: getattr(cfg, k) for k in STAGE_FIELDS[name]}
+
+
 @dataclass(frozen=True)
 class StageSpec:
     name: str
     run: Callable[[StageContext], dict[str, Any]]
     needs: tuple[str, ...]  # stages whose outputs this one reads
     outputs: Callable[[StageContext], list[Path]]
+    # Resumable partial state that belongs to one attempt: kept when a cut-off stage
+    # continues, removed when the stage must start over (its inputs or config changed).
+    scratch: Callable[[RunPaths], list[Path]] = lambda paths: []
 
 
 def _stage_specs() -> dict[str, StageSpec]:
@@ -61,10 +86,12 @@ def _stage_specs() -> dict[str, StageSpec]:
     specs = [
         StageSpec("collect", run_collect, (), lambda c: [c.paths.raw_data]),
         StageSpec("vae", run_train_vae, ("collect",), vae_out),
-        StageSpec("encode", run_encode, ("collect", "vae"), lambda c: [c.paths.latents]),
+        StageSpec("encode", run_encode, ("collect", "vae"), lambda c: [c.paths.latents],
+                  scratch=lambda p: [p.latents]),
         StageSpec("mdnrnn", run_train_mdnrnn, ("encode",), lambda c: [c.paths.mdnrnn]),
         StageSpec("controller", run_train_controller, ("vae", "mdnrnn"),
-                  lambda c: [c.paths.controller]),
+                  lambda c: [c.paths.controller],
+                  scratch=lambda p: [p.cma_state, *p.snapshots.glob("gen_*.json")]),
         StageSpec("eval", run_evaluate, ("controller",), eval_out),
     ]
     return {s.name: s for s in specs}
@@ -128,8 +155,11 @@ class Pipeline:
     def _run_stage(self, spec: StageSpec, ctx: StageContext, manifest: Manifest,
                    specs: dict[str, StageSpec]) -> None:
         name = spec.name
+        fingerprint = _jsonable(stage_fingerprint(self.cfg, name))
+        entry = manifest.stage(name)
+        same_config = entry.get("fingerprint", fingerprint) == fingerprint
         if manifest.status(name) in ("done", "skipped"):
-            problem = manifest.verify_outputs(name)
+            problem = manifest.verify_outputs(name) if same_config else "its settings changed"
             if problem is None:
                 log.info("%s: finished earlier, outputs verified; skipping", name)
                 self.rows.append(self._row(manifest, name, "skipped (done)"))
@@ -148,8 +178,12 @@ class Pipeline:
                     f"stage '{name}' cannot use the outputs of '{need}': {problem}",
                     f"re-run `--stage {need}`",
                 )
+        continuing = manifest.status(name) in ("running", "failed") and same_config
+        if not continuing:
+            for path in spec.scratch(self.paths):
+                _remove(path)
         seed_everything(ctx.seed(name))
-        manifest.mark_running(name)
+        manifest.mark_running(name, fingerprint)
         log.info("%s: starting", name)
         t0 = time.monotonic()
         try:
@@ -166,7 +200,7 @@ class Pipeline:
         status = "skipped" if metrics.get("skipped") else "done"
         manifest.mark_done(name, outputs, seconds, _jsonable(metrics), status=status)
         for later in downstream(name):
-            if manifest.status(later) == "done" and later not in self.cfg.stages():
+            if manifest.status(later) in ("done", "skipped", "running", "failed"):
                 manifest.invalidate(later)
         log.info("%s: %s in %.1fs %s", name, status, seconds, _short(metrics))
         self.rows.append(self._row(manifest, name, status))
@@ -197,6 +231,15 @@ class Pipeline:
         record["obs"] = self.info.obs
         record["env"] = self.info.env_id
         return record
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
 
 
 def _short(metrics: dict[str, Any]) -> str:

@@ -1,0 +1,147 @@
+"""The whole pipeline on tiny settings: stages, resume, determinism, verification."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from dreamlab.config import WorldModelConfig
+from dreamlab.errors import IncompatibleRunError, StageInputError
+from dreamlab.worldmodels.pipeline import Pipeline
+
+TINY = dict(
+    env="CartPole-v1", obs="state", num_random_rollouts=6, collect_workers=1, vae_epochs=1,
+    mdnrnn_epochs=1, mdnrnn_hidden=16, mdnrnn_seq_len=8, mdnrnn_batch=4, cma_pop_size=4,
+    cma_generations=2, rollouts_per_candidate=2, eval_every=1, eval_rollouts=2,
+    eval_episodes=2, dream_max_steps=30, max_episode_steps=60, device="cpu", num_threads=1,
+)
+TINY_PIXELS = dict(TINY, obs="pixels", vae_img_size=32, z_dim=8, vae_batch=16)
+
+
+def tiny_cfg(tmp_path, **over) -> WorldModelConfig:
+    values = dict(TINY, checkpoint_dir=str(tmp_path / "run"))
+    values.update(over)
+    return WorldModelConfig(**values)
+
+
+def _mtimes(run_dir) -> dict[str, int]:
+    names = ["vae.pt", "mdnrnn.pt", "controller_best.pt", "evaluation_results.json"]
+    return {n: (run_dir / n).stat().st_mtime_ns for n in names if (run_dir / n).exists()}
+
+
+def test_state_env_runs_every_stage_and_skips_vae(tmp_path) -> None:
+    cfg = tiny_cfg(tmp_path)
+    rows = Pipeline(cfg).run()
+    assert [r["stage"] for r in rows] == ["collect", "vae", "encode", "mdnrnn", "controller",
+                                          "eval"]
+    run = cfg.run_dir()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stages"]["vae"]["status"] == "skipped"
+    assert not (run / "vae.pt").exists()
+    for name in ("collect", "encode", "mdnrnn", "controller", "eval"):
+        assert manifest["stages"][name]["status"] == "done", name
+    res = json.loads((run / "evaluation_results.json").read_text())
+    assert {"env_id", "episodes", "mean_return", "std_return", "returns"} <= set(res)
+    assert len(res["returns"]) == 2
+    summary = (run / "pipeline_summary.csv").read_text().splitlines()
+    assert summary[0].startswith("stage,status,seconds") and len(summary) == 7
+    assert (run / "config.yaml").exists()
+
+
+def test_pixel_env_runs_every_stage(tmp_path) -> None:
+    cfg = WorldModelConfig(**dict(TINY_PIXELS, checkpoint_dir=str(tmp_path / "run")))
+    Pipeline(cfg).run()
+    manifest = json.loads((cfg.run_dir() / "manifest.json").read_text())
+    assert all(s["status"] == "done" for s in manifest["stages"].values())
+    assert "sha256" in manifest["stages"]["vae"]["outputs"]["vae.pt"]
+
+
+def test_rerun_skips_finished_stages_without_retraining(tmp_path) -> None:
+    cfg = tiny_cfg(tmp_path)
+    Pipeline(cfg).run()
+    before = _mtimes(cfg.run_dir())
+    rows = Pipeline(cfg).run()
+    assert all(r["status"] == "skipped (done)" for r in rows)
+    assert _mtimes(cfg.run_dir()) == before
+
+
+def test_corrupted_output_is_detected_and_rebuilt(tmp_path) -> None:
+    cfg = tiny_cfg(tmp_path)
+    Pipeline(cfg).run()
+    path = cfg.run_dir() / "controller_best.pt"
+    path.write_bytes(path.read_bytes()[:10])
+    rows = Pipeline(cfg).run()
+    status = {r["stage"]: r["status"] for r in rows}
+    assert status["collect"] == "skipped (done)"
+    assert status["controller"] == "done"
+    torch.load(path, weights_only=True)
+
+
+def test_same_seed_gives_identical_results(tmp_path) -> None:
+    a = tiny_cfg(tmp_path / "a")
+    b = tiny_cfg(tmp_path / "b")
+    Pipeline(a).run()
+    Pipeline(b).run()
+    ca = torch.load(a.run_dir() / "controller_best.pt", weights_only=True)
+    cb = torch.load(b.run_dir() / "controller_best.pt", weights_only=True)
+    assert torch.equal(ca["params"], cb["params"])
+    ra = json.loads((a.run_dir() / "evaluation_results.json").read_text())
+    rb = json.loads((b.run_dir() / "evaluation_results.json").read_text())
+    assert ra["returns"] == rb["returns"]
+    ma = json.loads((a.run_dir() / "manifest.json").read_text())["stages"]
+    mb = json.loads((b.run_dir() / "manifest.json").read_text())["stages"]
+    assert ma["mdnrnn"]["metrics"]["final_loss"] == mb["mdnrnn"]["metrics"]["final_loss"]
+
+
+def test_stage_without_its_inputs_names_the_stage_to_run(tmp_path) -> None:
+    cfg = tiny_cfg(tmp_path, stage="mdnrnn")
+    with pytest.raises(StageInputError, match="'encode'"):
+        Pipeline(cfg).run()
+
+
+def test_controller_can_be_retrained_on_earlier_v_and_m(tmp_path) -> None:
+    cfg = tiny_cfg(tmp_path)
+    Pipeline(cfg).run()
+    mdn_before = (cfg.run_dir() / "mdnrnn.pt").stat().st_mtime_ns
+    again = tiny_cfg(tmp_path, stage="controller,eval", cma_generations=3)
+    rows = Pipeline(again).run()
+    assert [r["stage"] for r in rows] == ["controller", "eval"]
+    assert all(r["status"] == "done" for r in rows)
+    assert (cfg.run_dir() / "mdnrnn.pt").stat().st_mtime_ns == mdn_before
+
+
+def test_collect_cut_off_continues_where_it_stopped(tmp_path, monkeypatch) -> None:
+    from dreamlab.data import EpisodeStore
+
+    cfg = tiny_cfg(tmp_path, stage="collect")
+    real_append = EpisodeStore.append
+    calls = {"n": 0}
+
+    def append_then_die(self, episode, meta=None, budget=None):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # stands in for a kill between two episodes
+        return real_append(self, episode, meta, budget)
+
+    monkeypatch.setattr(EpisodeStore, "append", append_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(cfg).run()
+    monkeypatch.setattr(EpisodeStore, "append", real_append)
+    Pipeline(cfg).run()
+    manifest = json.loads((cfg.run_dir() / "manifest.json").read_text())
+    assert manifest["stages"]["collect"]["metrics"]["resumed_from"] == 3
+    assert manifest["stages"]["collect"]["metrics"]["episodes"] == 6
+    # and the store equals an uninterrupted collection with the same seed
+    fresh = tiny_cfg(tmp_path / "fresh", stage="collect")
+    Pipeline(fresh).run()
+    a, b = EpisodeStore(cfg.run_dir() / "raw_data"), EpisodeStore(fresh.run_dir() / "raw_data")
+    for i in range(6):
+        assert (a.load(i)["obs"] == b.load(i)["obs"]).all()
+
+
+def test_run_dir_of_another_env_is_refused(tmp_path) -> None:
+    Pipeline(tiny_cfg(tmp_path, stage="collect")).run()
+    with pytest.raises(IncompatibleRunError, match="env="):
+        Pipeline(tiny_cfg(tmp_path, env="Acrobot-v1", stage="collect")).run()

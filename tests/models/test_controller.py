@@ -1,0 +1,83 @@
+"""C: batched per-row controllers, action mapping and the checkpoint format."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dreamlab.errors import CheckpointError
+from dreamlab.models.controller import (
+    ControllerSpec,
+    actions_to_m_input,
+    controller_act,
+    controller_checkpoint,
+    controller_from_checkpoint,
+)
+
+DISCRETE = ControllerSpec(input_dim=5, action_kind="discrete", action_dim=3)
+CAR = ControllerSpec(5, "continuous", 3, low=(-1.0, 0.0, 0.0), high=(1.0, 1.0, 1.0))
+
+
+def test_num_params_linear_and_hidden() -> None:
+    assert DISCRETE.num_params == 5 * 3 + 3
+    # the paper's CarRacing C: 867 params for z=32, h=256, 3 actions (section 3.2)
+    assert ControllerSpec(32 + 256, "continuous", 3, (-1, 0, 0), (1, 1, 1)).num_params == 867
+    hidden = ControllerSpec(5, "discrete", 2, hidden=4)
+    assert hidden.num_params == 5 * 4 + 4 + 4 * 2 + 2
+
+
+def test_discrete_actions_are_argmax_indices() -> None:
+    g = torch.Generator().manual_seed(0)
+    params = torch.randn(7, DISCRETE.num_params, generator=g)
+    feats = torch.randn(7, 5, generator=g)
+    a = controller_act(params, feats, DISCRETE)
+    assert a.shape == (7,) and a.dtype == torch.long
+    assert ((a >= 0) & (a < 3)).all()
+    one_hot = actions_to_m_input(a, DISCRETE)
+    assert one_hot.shape == (7, 3) and torch.equal(one_hot.argmax(1), a)
+    assert torch.equal(one_hot.sum(1), torch.ones(7))
+
+
+def test_continuous_actions_stay_in_bounds() -> None:
+    g = torch.Generator().manual_seed(1)
+    params = 100 * torch.randn(64, CAR.num_params, generator=g)  # saturate tanh
+    a = controller_act(params, torch.randn(64, 5, generator=g), CAR)
+    assert a.shape == (64, 3) and a.dtype == torch.float32
+    assert (a[:, 0] >= -1).all() and (a[:, 0] <= 1).all()
+    assert (a[:, 1:] >= 0).all() and (a[:, 1:] <= 1).all()  # gas and brake in [0, 1]
+    assert a[:, 1].min() < 0.01 and a[:, 1].max() > 0.99
+    assert torch.equal(actions_to_m_input(a, CAR), a)
+
+
+@pytest.mark.parametrize("spec", [DISCRETE, CAR, ControllerSpec(5, "discrete", 2, hidden=4)])
+def test_each_row_uses_its_own_params(spec: ControllerSpec) -> None:
+    g = torch.Generator().manual_seed(2)
+    params = torch.randn(6, spec.num_params, generator=g)
+    feats = torch.randn(6, 5, generator=g)
+    batched = controller_act(params, feats, spec)
+    for i in range(6):
+        alone = controller_act(params[i : i + 1], feats[i : i + 1], spec)
+        torch.testing.assert_close(batched[i : i + 1], alone)
+    # same features, different params -> different outputs per row
+    same = controller_act(params, feats[:1].expand(6, 5).contiguous(), spec)
+    assert len({tuple(torch.atleast_1d(r).tolist()) for r in same}) > 1
+
+
+def test_bad_shapes_raise() -> None:
+    with pytest.raises(ValueError):
+        controller_act(torch.zeros(2, DISCRETE.num_params + 1), torch.zeros(2, 5), DISCRETE)
+    with pytest.raises(ValueError):
+        controller_act(torch.zeros(2, DISCRETE.num_params), torch.zeros(3, 5), DISCRETE)
+
+
+def test_checkpoint_round_trip_and_foreign_dicts() -> None:
+    params = torch.arange(CAR.num_params, dtype=torch.float64)
+    d = controller_checkpoint(params, CAR, fitness=12.5, generation=3, eval_std=1.0)
+    assert d["format"] == "dreamlab.controller/1" and d["params"].dtype == torch.float32
+    p, spec, meta = controller_from_checkpoint(d)
+    assert spec == CAR and torch.equal(p, params.float())
+    assert meta["fitness"] == 12.5 and meta["generation"] == 3 and meta["eval_std"] == 1.0
+    for bad in ({"format": "dreamlab.vae/1"}, {"params": p}, [1, 2],
+                {**d, "params": torch.zeros(3)}):
+        with pytest.raises(CheckpointError):
+            controller_from_checkpoint(bad)

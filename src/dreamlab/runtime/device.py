@@ -38,6 +38,7 @@ class DeviceSetup:
     amp_dtype: torch.dtype | None  # None: full fp32
     tf32: bool
     num_threads: int
+    threads_pinned: bool = False  # the user chose --num-threads; stages must not change it
 
     @property
     def is_cuda(self) -> bool:
@@ -76,7 +77,7 @@ def setup_device(device: str = "auto", amp: bool = True, tf32: bool = True,
         use_tf32 = tf32
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.backends.cudnn.allow_tf32 = tf32
-    return DeviceSetup(dev, amp_dtype, use_tf32, threads)
+    return DeviceSetup(dev, amp_dtype, use_tf32, threads, threads_pinned=num_threads > 0)
 
 
 def is_oom(exc: BaseException) -> bool:

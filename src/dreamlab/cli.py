@@ -8,6 +8,7 @@ can cause is one line with a hint and exit code 2; `--debug` shows the traceback
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("envs", help="list environments and which extra installs the rest")
     sub.add_parser("doctor", help="show device, CUDA, AMP/TF32, CPUs and free disk")
+    from dreamlab.curriculum.commands import register as register_curriculum
+
+    COMMANDS.update(register_curriculum(sub))
     return parser
 
 
@@ -124,8 +128,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dreamlab.worldmodels.pipeline import Pipeline
 
     cfg = resolve_run_config(args)
-    print_config(cfg, title=f"dreamlab run ({cfg.mode}): {cfg.env}")
     pipeline = Pipeline(cfg)
+    pipeline.preflight()  # a bad env or run dir is one line, not a config table and a line
+    print_config(cfg, title=f"dreamlab run ({cfg.mode}): {cfg.env}")
     rows = pipeline.run()
     print_run_summary(pipeline.paths, rows)
     return 0
@@ -166,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             msg += f" -> {exc.hint}"
         sys.stderr.write(msg + "\n")
         return exc.exit_code
+    except OSError as exc:
+        # A full disk outside the atomic writers (an index append, a log line) is still
+        # the user's to fix, not a bug: one line, and the run resumes once space is freed.
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or args.debug:
+            raise
+        sys.stderr.write(f"dreamlab: error: disk full ({exc.strerror}) -> free some space, "
+                         "then re-run the same command to resume\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("dreamlab: interrupted; re-run the same command to resume\n")
         return 130

@@ -107,7 +107,8 @@ def read_metrics(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
     with open(path, encoding="utf-8") as f:
         for row in csv.DictReader(f):
             try:
-                out.setdefault(row["tag"], {})[int(row["step"])] = float(row["value"])
-            except (KeyError, ValueError):
+                step, value = int(row["step"]), float(row["value"])
+            except (KeyError, ValueError, TypeError):  # a row torn by a kill mid-write
                 continue
+            out.setdefault(row["tag"], {})[step] = value
     return {tag: sorted(d.items()) for tag, d in out.items()}

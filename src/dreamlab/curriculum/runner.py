@@ -1,0 +1,310 @@
+"""Train a World Models agent on each env of a curriculum in turn (issue items 1-6).
+
+Each env gets its own run dir under the curriculum dir (`<out>/<env>_worldmodel`), so the
+pipeline's manifest-based resume works per env unchanged. The curriculum keeps only what
+the pipeline cannot know: `curriculum_state.json` (which envs finished, were skipped or
+failed) and the combined results. Re-running the same command therefore skips finished
+envs, and the pipeline continues the interrupted one at the stage where it stopped.
+
+An env whose extra is missing is skipped with one line naming the extra (issue 2), and
+an error a user can cause in one env (say, a disk budget) is recorded and the rest of the
+curriculum still runs: a long unattended run should return as much as it can.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dreamlab.config import WorldModelConfig, resolve_config
+from dreamlab.curriculum.spec import DEFAULT_TARGETS, CurriculumSpec, EnvEntry
+from dreamlab.errors import ConfigError, DreamlabError, EnvError
+from dreamlab.report.artifacts import write_report
+from dreamlab.report.collect_results import collect_run
+from dreamlab.runtime.atomic import atomic_write_json, read_json
+
+log = logging.getLogger("dreamlab")
+
+STATE_NAME = "curriculum_state.json"
+RESULTS_NAME = "curriculum_results.json"
+STATE_VERSION = 1
+
+
+@dataclass
+class CurriculumOptions:
+    """The curriculum-wide flags. None means "the mode preset (or the YAML entry) decides".
+
+    `overrides` are config values for every env (device, seed, ...); they win over a YAML
+    entry's own overrides, as flags win over files everywhere else in dreamlab.
+    """
+
+    mode: str = "quick"
+    patience: int = 30
+    max_generations: int | None = None
+    eval_every: int | None = None
+    episodes_per_eval: int | None = None
+    visualize: bool = False
+    record_video: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("patience", "max_generations", "eval_every", "episodes_per_eval"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} must be >= 1, got {value}")
+
+
+@dataclass
+class CurriculumResult:
+    out_dir: Path
+    rows: list[dict[str, Any]]  # one per env of the spec, in order, skipped ones included
+    wall_time_s: float
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.get("status") == status)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def display_available() -> bool:
+    """Whether a window can open: on Linux/BSD only with an X11 or Wayland display."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def build_env_config(entry: EnvEntry, options: CurriculumOptions,
+                     run_dir: Path) -> tuple[WorldModelConfig, dict[str, Any]]:
+    """The pipeline config and the controller's stopping rule (`ctx.extra`) of one env.
+
+    Precedence: mode preset < per-env preset < YAML entry < curriculum flags, and the
+    curriculum always sets the env, its obs mode and its run dir.
+    """
+    values: dict[str, Any] = {**entry.overrides, **options.overrides}
+    values.update(env=entry.env_id, obs=entry.obs, checkpoint_dir=str(run_dir))
+    max_generations = options.max_generations or entry.max_generations
+    if max_generations is not None:
+        # A cap on all generations: the dream budget and, via ctx.extra, any real-env
+        # fine-tuning after it (train_controller.py).
+        values["cma_generations"] = max_generations
+    if options.eval_every is not None:
+        values["eval_every"] = options.eval_every
+    if options.episodes_per_eval is not None:
+        # "Evaluation size" covers both the periodic snapshots and the final evaluation.
+        values["eval_rollouts"] = options.episodes_per_eval
+        values["eval_episodes"] = options.episodes_per_eval
+    if options.record_video:
+        values["save_videos"] = True
+    cfg = resolve_config(mode=options.mode, overrides=values)
+    if options.visualize and display_available():
+        cfg.save_videos = True  # the window plays the evaluation videos
+    extra: dict[str, Any] = {
+        "target_score": entry.target,
+        "patience": entry.patience or options.patience,
+        "visualize": options.visualize,
+    }
+    if max_generations is not None:
+        extra["max_generations"] = max_generations
+    return cfg, extra
+
+
+class CurriculumState:
+    """curriculum_state.json: per env its run dir, status and the reason for it."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    @classmethod
+    def load_or_create(cls, out_dir: Path, spec: CurriculumSpec, mode: str) -> CurriculumState:
+        path = out_dir / STATE_NAME
+        old: dict[str, Any] = {}
+        if path.exists():
+            try:
+                old = read_json(path)
+            except (OSError, ValueError):
+                log.warning("%s is unreadable; starting its bookkeeping afresh (each env's "
+                            "run dir still resumes from its own manifest)", path)
+                old = {}
+        if old and old.get("mode") != mode:
+            raise ConfigError(
+                f"{out_dir} holds a curriculum made with --mode {old.get('mode')}",
+                f"use --mode {old.get('mode')} to resume it, or another --checkpoint-dir",
+            )
+        previous = {e.get("env"): e for e in old.get("envs", []) if isinstance(e, dict)}
+        envs = []
+        for entry in spec.entries:
+            record = {"env": entry.env_id, "target": entry.target,
+                      "run_dir": entry.run_dir_name, "status": "pending"}
+            before = previous.get(entry.env_id, {})
+            record.update({k: before[k] for k in ("status", "reason", "wall_time_s")
+                           if k in before})
+            envs.append(record)
+        data = {
+            "format_version": STATE_VERSION,
+            "name": spec.name,
+            "mode": mode,
+            "spec": spec.to_dict(),
+            "created": old.get("created", _now()),
+            "envs": envs,
+        }
+        state = cls(path, data)
+        state.save()
+        return state
+
+    def env(self, env_id: str) -> dict[str, Any]:
+        return next(e for e in self.data["envs"] if e["env"] == env_id)
+
+    def mark(self, env_id: str, status: str, **info: Any) -> None:
+        record = self.env(env_id)
+        record["status"] = status
+        record.pop("reason", None)
+        record.update(info)
+        record["updated"] = _now()
+        self.save()
+
+    def save(self) -> None:
+        self.data["updated"] = _now()
+        atomic_write_json(self.path, self.data)
+
+
+def run_curriculum(spec: CurriculumSpec, out_dir: str | Path,
+                   options: CurriculumOptions | None = None) -> CurriculumResult:
+    """Run (or resume) every env of `spec`; write the results after each env."""
+    options = options or CurriculumOptions()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = CurriculumState.load_or_create(out_dir, spec, options.mode)
+    if options.visualize and not display_available():
+        log.info("--visualize: no display found (DISPLAY is unset), so no window; training "
+                 "goes on (use --record-video to save mp4s instead)")
+    t0 = time.monotonic()
+    n = len(spec.entries)
+    result = CurriculumResult(out_dir=out_dir, rows=[], wall_time_s=0.0)
+    for i, entry in enumerate(spec.entries, start=1):
+        ran = _run_entry(entry, f"[{i}/{n}] {entry.env_id}", out_dir, options, state)
+        # After every env, so a curriculum cut off later still has its tables and plots;
+        # only the env that just ran (or failed) is redrawn.
+        result = _write_results(spec, out_dir, state, options, time.monotonic() - t0,
+                                plot_envs=[entry.env_id] if ran else [])
+    log.info("curriculum %s: %d done, %d skipped, %d failed; results in %s", spec.name,
+             result.count("done"), result.count("skipped"), result.count("failed"),
+             out_dir / RESULTS_NAME)
+    return result
+
+
+def _run_entry(entry: EnvEntry, label: str, out_dir: Path, options: CurriculumOptions,
+               state: CurriculumState) -> bool:
+    """Run one env (or skip it); True when its run dir changed."""
+    from dreamlab.envs import check_available
+    from dreamlab.worldmodels import pipeline as wm_pipeline
+
+    run_dir = out_dir / entry.run_dir_name
+    if state.env(entry.env_id)["status"] == "done":
+        if collect_run(run_dir, target=entry.target)["status"] == "done":
+            log.info("%s: finished earlier; skipping (results in %s)", label, run_dir)
+            return False
+        log.warning("%s: marked done but its evaluation is missing; running it again", label)
+    try:
+        check_available(entry.env_id)
+    except EnvError as exc:
+        # One line naming the extra to install (issue 2); the rest of the curriculum runs.
+        log.warning("%s: skipped, %s -> %s", label, exc.message, exc.hint)
+        state.mark(entry.env_id, "skipped", reason=f"{exc.message} ({exc.hint})")
+        return False
+    try:
+        cfg, extra = build_env_config(entry, options, run_dir)
+        log.info("%s: target %g, %d generations at most, patience %d, run dir %s", label,
+                 entry.target, cfg.cma_generations, extra["patience"], run_dir)
+        state.mark(entry.env_id, "running")
+        t0 = time.monotonic()
+        wm_pipeline.Pipeline(cfg, extra).run()
+    except DreamlabError as exc:
+        reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        log.error("%s: failed: %s; going on with the next env", label, reason)
+        state.mark(entry.env_id, "failed", reason=reason)
+        return True
+    row = collect_run(run_dir, target=entry.target)
+    state.mark(entry.env_id, "done", wall_time_s=round(time.monotonic() - t0, 1))
+    log.info("%s: final eval %s (target %g)%s", label, _score(row), entry.target,
+             ", target reached" if row["reached_target"] else "")
+    if options.visualize and display_available():
+        from dreamlab.report.video import show_videos
+
+        show_videos(run_dir / "videos", title=entry.env_id)
+    return True
+
+
+def _score(row: dict[str, Any]) -> str:
+    if row.get("final_mean") is None:
+        return "n/a"
+    return f"{row['final_mean']:.1f} +- {row.get('final_std') or 0.0:.1f}"
+
+
+def _write_results(spec: CurriculumSpec, out_dir: Path, state: CurriculumState,
+                   options: CurriculumOptions, wall_time_s: float,
+                   plot_envs: list[str] | None = None) -> CurriculumResult:
+    """curriculum_results.json plus the report artifacts, from the run dirs so far
+    (per-env plots only for `plot_envs`; None redraws every env)."""
+    runs = [(out_dir / e["run_dir"], e["target"]) for e in state.data["envs"]
+            if (out_dir / e["run_dir"] / "manifest.json").exists()]
+    report = write_report(runs, out_dir, default_targets=DEFAULT_TARGETS,
+                          title=f"curriculum {spec.name} ({options.mode}): score against target",
+                          plot_envs=plot_envs)
+    by_env = {r["env"]: r for r in report.rows}
+    rows = []
+    for record in state.data["envs"]:
+        row = dict(by_env.get(record["env"], {"env": record["env"], "target": record["target"]}))
+        if record["status"] in ("skipped", "failed", "pending", "running"):
+            row["status"] = record["status"]
+        if record.get("reason"):
+            row["reason"] = record["reason"]
+        rows.append(row)
+    atomic_write_json(out_dir / RESULTS_NAME, {
+        "curriculum": spec.name,
+        "mode": options.mode,
+        "updated": _now(),
+        # Training time summed over the envs' manifests (resumed sessions included), and
+        # the time of this invocation alone.
+        "wall_time_s": round(sum(r.get("wall_time_s") or 0.0 for r in rows), 1),
+        "session_wall_time_s": round(wall_time_s, 1),
+        "options": {k: v for k, v in vars(options).items() if k != "overrides"},
+        "overrides": options.overrides,
+        "envs": rows,
+    })
+    return CurriculumResult(out_dir=out_dir, rows=rows, wall_time_s=wall_time_s)
+
+
+def refresh_curriculum_results(out_dir: str | Path) -> list[dict[str, Any]]:
+    """Rebuild curriculum_results.json and every artifact of a curriculum dir from its
+    files (`dreamlab report CURRICULUM_DIR`), without training anything."""
+    from dreamlab.curriculum.spec import parse_curriculum
+
+    out_dir = Path(out_dir)
+    try:
+        data = read_json(out_dir / STATE_NAME)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{out_dir / STATE_NAME} is missing or unreadable",
+                          "pass the dir `dreamlab curriculum` wrote") from exc
+    spec = parse_curriculum(data.get("spec"), source=str(out_dir / STATE_NAME))
+    state = CurriculumState(out_dir / STATE_NAME, data)
+    options = CurriculumOptions(mode=data.get("mode", "quick"))
+    old = out_dir / RESULTS_NAME
+    if old.exists():
+        try:
+            saved = read_json(old)
+            known = {f for f in CurriculumOptions.__dataclass_fields__ if f != "overrides"}
+            options = CurriculumOptions(**{k: v for k, v in saved.get("options", {}).items()
+                                           if k in known}, overrides=saved.get("overrides", {}))
+        except (OSError, ValueError, TypeError):
+            pass
+    return _write_results(spec, out_dir, state, options, 0.0).rows

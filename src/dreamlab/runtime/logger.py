@@ -77,14 +77,21 @@ class RunLogger:
             self._tb.add_images(tag, images_nhwc_uint8, step, dataformats="NHWC")
 
     def video(self, tag: str, frames_thwc_uint8: np.ndarray, step: int, fps: int = 30) -> None:
+        """An animated GIF in TensorBoard's image tab. torch's add_video needs moviepy 1.x
+        (`moviepy.editor`); imageio, already a dependency, encodes the same GIF."""
         if self._tb is None or not len(frames_thwc_uint8):
             return
-        import torch
-
-        vid = torch.from_numpy(np.ascontiguousarray(frames_thwc_uint8)).permute(0, 3, 1, 2)
         try:
-            self._tb.add_video(tag, vid.unsqueeze(0), step, fps=fps)
-        except Exception as exc:  # noqa: BLE001 - moviepy missing, etc.
+            import imageio.v3 as iio
+            from tensorboard.compat.proto.summary_pb2 import Summary
+
+            frames = np.ascontiguousarray(frames_thwc_uint8)
+            gif = iio.imwrite("<bytes>", frames, extension=".gif", duration=1000 / fps, loop=0)
+            _, h, w, c = frames.shape
+            image = Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=gif)
+            summary = Summary(value=[Summary.Value(tag=tag, image=image)])
+            self._tb._get_file_writer().add_summary(summary, step)
+        except Exception as exc:  # noqa: BLE001 - a video is never worth a failed run
             log.debug("video not logged to TensorBoard: %s", exc)
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dreamlab.config import WorldModelConfig, field_types, resolve_config
+from dreamlab.config import WorldModelConfig, field_types, parse_bool_flag, resolve_config
 from dreamlab.errors import DreamlabError
 
 log = logging.getLogger("dreamlab")
@@ -42,15 +42,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _parse_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def add_config_flags(parser: argparse.ArgumentParser, cls: type = WorldModelConfig,
                      skip: tuple[str, ...] = ()) -> None:
     """One flag per config field; default None so only flags actually given override."""
@@ -62,7 +53,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type = WorldModelConf
         help_text = f"{HELP.get(name, '')} [default {default}]".strip()
         if typ is bool:
             # --amp, --amp true, --amp False and --no-amp all work (seeds/000 wrote `--amp True`).
-            parser.add_argument(flag, type=_parse_bool, nargs="?", const=True, default=None,
+            parser.add_argument(flag, type=parse_bool_flag, nargs="?", const=True, default=None,
                                 help=help_text, metavar="BOOL")
             parser.add_argument("--no-" + name.replace("_", "-"), dest=name,
                                 action="store_false", help=argparse.SUPPRESS)

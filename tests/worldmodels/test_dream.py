@@ -104,3 +104,17 @@ def test_starts_from_latent_store(tmp_path) -> None:
     assert z.shape == (10, Z)
     # logvar -20 (state envs): starts are the stored first states themselves
     assert all(any(torch.allclose(row, m0, atol=1e-3) for m0 in starts.mu0) for row in z)
+
+
+def test_dream_starts_at_v_mean_when_m_learnt_on_means(tmp_path) -> None:
+    """cfg.mdnrnn_sample_z false: M saw V's means, and the real agent reads V's mean, so a
+    dream must start at the mean too, not at mean + noise in latent dims V leaves unused."""
+    store = EpisodeStore(tmp_path / "latents", create=True)
+    rng = np.random.default_rng(1)
+    store.append(make_latent_episode(rng.normal(size=(4, Z)), np.zeros((4, Z)),
+                                     np.eye(2)[[0, 1, 0]], np.ones(3), np.array([0, 0, 1], bool)))
+    mean_starts = DreamStarts.from_store(tmp_path / "latents", sample_z=False)
+    noisy = DreamStarts.from_store(tmp_path / "latents", sample_z=True)
+    z = mean_starts.sample(5, torch.Generator().manual_seed(0))
+    assert torch.equal(z, mean_starts.mu0[[0] * 5])
+    assert not torch.allclose(noisy.sample(5, torch.Generator().manual_seed(0)), z)

@@ -145,3 +145,28 @@ def test_run_dir_of_another_env_is_refused(tmp_path) -> None:
     Pipeline(tiny_cfg(tmp_path, stage="collect")).run()
     with pytest.raises(IncompatibleRunError, match="env="):
         Pipeline(tiny_cfg(tmp_path, env="Acrobot-v1", stage="collect")).run()
+
+
+def test_iterations_collect_with_the_controller_and_refit(tmp_path) -> None:
+    """Paper section 5: pass 1 appends C's episodes to raw_data, refits M, retrains C;
+    a re-run after completion skips every stage of every pass."""
+    from dreamlab.data import EpisodeStore
+
+    cfg = tiny_cfg(tmp_path, iterations=2, iteration_rollouts=3, explore_noise=0.2)
+    rows = Pipeline(cfg).run()
+    keys = [r["stage"] for r in rows]
+    assert keys == ["collect", "vae", "encode", "mdnrnn", "controller", "collect@1", "vae@1",
+                    "encode@1", "mdnrnn@1", "controller@1", "eval"]
+    run = cfg.run_dir()
+    store = EpisodeStore(run / "raw_data")
+    assert len(store) == 6 + 3
+    assert [store.episode_meta(i).get("iteration", 0) for i in range(len(store))] == \
+        [0] * 6 + [1] * 3
+    assert len(EpisodeStore(run / "latents")) == 9  # M of pass 1 learnt on all data
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stages"]["mdnrnn@1"]["fingerprint"]["iteration"] == 1
+    assert manifest["stages"]["collect@1"]["metrics"]["iteration_episodes"] == 3
+    before = _mtimes(run)
+    again = Pipeline(cfg).run()
+    assert all(r["status"] == "skipped (done)" for r in again)
+    assert _mtimes(run) == before

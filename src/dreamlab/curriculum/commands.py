@@ -15,25 +15,16 @@ from typing import Any
 
 import yaml
 
-from dreamlab.config import MODES, coerce, field_types
+from dreamlab.config import MODES, coerce, field_types, parse_bool_flag
 from dreamlab.errors import ConfigError, DreamlabError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _parse_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def _bool_flag(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
     """`--visualize`, `--visualize True`, `--visualize false` and `--no-visualize`."""
     dest = flag.lstrip("-").replace("-", "_")
-    parser.add_argument(flag, type=_parse_bool, nargs="?", const=True, default=False,
+    parser.add_argument(flag, type=parse_bool_flag, nargs="?", const=True, default=False,
                         metavar="BOOL", help=help_text)
     parser.add_argument("--no-" + flag.lstrip("-"), dest=dest, action="store_false",
                         help=argparse.SUPPRESS)

@@ -6,6 +6,8 @@ worker count. Continuous actions come from a smoothly varying random policy, so 
 random CarRacing car drives around the track instead of spinning in place (issue 2).
 Before writing anything the disk need is estimated from a probe episode (issue 3);
 collection stops cleanly at the budget; a re-run continues from the last stored episode.
+In later passes of iterative training (ctx.iteration >= 1, paper section 5) the episodes
+come from the trained agent plus exploration noise instead, appended to the same store.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ def _episodes(tasks: list[tuple], workers: int) -> Iterator[dict[str, np.ndarray
 
 
 def run_collect(ctx: StageContext) -> dict[str, Any]:
+    if ctx.iteration >= 1:
+        return run_collect_with_controller(ctx)
     cfg, info = ctx.cfg, ctx.env_info
     root = ctx.paths.raw_data
     wanted = cfg.num_random_rollouts
@@ -169,3 +173,150 @@ def _metrics(store: EpisodeStore, seconds: float, resumed_from: int) -> dict[str
         "seconds": round(seconds, 2),
         "resumed_from": resumed_from,
     }
+
+
+# --- iterative training: episodes from the current agent (paper section 5) --------------
+
+
+def _explore(action: np.ndarray, spec: ActionSpec, noise: float,
+             rng: np.random.Generator) -> Any:
+    """C's action with exploration: for discrete actions a uniformly random one with
+    probability `noise`, for continuous ones Gaussian noise of std noise x half the range.
+    Without it C's episodes repeat what M already predicts well; the paper's iterative
+    procedure (section 5) needs the new data to visit what the dream got wrong."""
+    if spec.kind == "discrete":
+        return int(rng.integers(spec.n)) if rng.random() < noise else int(action)
+    low = np.asarray(spec.low, dtype=np.float64)
+    high = np.asarray(spec.high, dtype=np.float64)
+    a = action.astype(np.float64) + noise * 0.5 * (high - low) * rng.standard_normal(spec.n)
+    return np.clip(a, low, high).astype(np.float32)
+
+
+def controller_episodes(ctx: StageContext, seeds: list[int], num_envs: int = 16
+                        ) -> Iterator[dict[str, np.ndarray]]:
+    """Episodes of the current V + M + C agent with exploration noise, in seed order.
+
+    One process steps up to `num_envs` envs and runs V, C and M batched across them (as
+    agent.run_episodes does); M is fed the action actually taken, noise included, so h is
+    the memory the agent would have. An episode depends only on its seed.
+    """
+    import torch
+
+    from dreamlab.models.controller import actions_to_m_input, controller_act
+    from dreamlab.worldmodels.agent import WorldModelPolicy, load_controller, load_world_model
+
+    cfg, info = ctx.cfg, ctx.env_info
+    params, spec, _ = load_controller(ctx.paths.controller)
+    vae_path = ctx.paths.vae if ctx.uses_vae else None
+    vae, mdnrnn = load_world_model(vae_path, ctx.paths.mdnrnn)
+    policy = WorldModelPolicy(spec, mdnrnn, vae, info)
+    kwargs = env_kwargs_for(cfg, info.env_id, info.obs)
+    k = max(1, min(num_envs, len(seeds)))
+    envs = [make_env(**kwargs) for _ in range(k)]
+    policy.reset(k)
+    slot_ep = [-1] * k
+    obs: list[Any] = [None] * k
+    rngs: list[np.random.Generator | None] = [None] * k
+    records: dict[int, dict[str, list]] = {}
+    done: dict[int, dict[str, np.ndarray]] = {}
+    next_ep, next_out = 0, 0
+    act_dtype = np.int64 if info.action.kind == "discrete" else np.float32
+
+    def start(slot: int) -> None:
+        nonlocal next_ep
+        slot_ep[slot] = next_ep
+        if next_ep < len(seeds):
+            seed = int(seeds[next_ep])
+            obs[slot], _ = envs[slot].reset(seed=seed)
+            rngs[slot] = np.random.default_rng(seed)
+            records[next_ep] = {"obs": [obs[slot]], "actions": [], "rewards": [],
+                                "terminated": []}
+            next_ep += 1
+
+    try:
+        for slot in range(k):
+            start(slot)
+        while next_out < len(seeds):
+            slots = [s for s in range(k) if slot_ep[s] < len(seeds)]
+            with torch.no_grad():
+                z = policy.encode(np.stack([obs[s] for s in slots]))
+                h, c = policy.h[:, slots], policy.c[:, slots]
+                feats = torch.cat([z, h[-1]], dim=1)
+                greedy = controller_act(params[None].expand(len(slots), -1), feats, spec)
+                greedy_np = greedy.cpu().numpy()
+                taken = [_explore(greedy_np[j], info.action, cfg.explore_noise, rngs[s])
+                         for j, s in enumerate(slots)]
+                a_m = actions_to_m_input(torch.as_tensor(np.asarray(taken)), spec)
+                _, (h2, c2) = mdnrnn.step(z, a_m, (h, c))
+                policy.h[:, slots], policy.c[:, slots] = h2, c2
+            restarted = []
+            for j, s in enumerate(slots):
+                o, r, term, trunc, _ = envs[s].step(taken[j])
+                rec = records[slot_ep[s]]
+                rec["obs"].append(o)
+                rec["actions"].append(taken[j])
+                rec["rewards"].append(r)
+                rec["terminated"].append(term)
+                obs[s] = o
+                if term or trunc:
+                    ep = slot_ep[s]
+                    rec = records.pop(ep)
+                    done[ep] = {
+                        "obs": np.stack(rec["obs"]),
+                        "actions": np.asarray(rec["actions"], dtype=act_dtype),
+                        "rewards": np.asarray(rec["rewards"], dtype=np.float32),
+                        "terminated": np.asarray(rec["terminated"], dtype=bool),
+                    }
+                    start(s)
+                    restarted.append(s)
+            policy.reset_slots(restarted)
+            while next_out in done:  # the store is written in seed order
+                yield done.pop(next_out)
+                next_out += 1
+    finally:
+        for env in envs:
+            env.close()
+
+
+def run_collect_with_controller(ctx: StageContext) -> dict[str, Any]:
+    """Iteration >= 1: append episodes of the trained agent (plus exploration noise) to
+    raw_data, so V and M are refit on all data (paper section 5: random rollouts never
+    show long balanced CartPole runs or far-driven CarRacing tracks). A re-run continues
+    after the episodes of this iteration already stored."""
+    cfg = ctx.cfg
+    ctx.require(ctx.paths.raw_data, "collect", "episode store")
+    ctx.require(ctx.paths.controller, "controller", "controller checkpoint")
+    store = EpisodeStore(ctx.paths.raw_data, create=True)
+    wanted = cfg.iteration_rollouts or cfg.num_random_rollouts
+    mine = [i for i in range(len(store))
+            if store.episode_meta(i).get("iteration", 0) == ctx.iteration]
+    seeds = [derive_seed(cfg.seed, ctx.iteration, "collect", i) for i in range(wanted)]
+    t0 = time.monotonic()
+    budget = DiskBudget.from_flags(cfg.max_disk_gb or None, ctx.paths.raw_data,
+                                   used_bytes=store.nbytes_on_disk())
+    start = len(mine)
+    stopped_at_budget = False
+    returns = [store.episode_meta(i)["return"] for i in mine]
+    if start < wanted:
+        with ProgressBar(f"collect with C (iteration {ctx.iteration})", total=wanted) as bar:
+            bar.advance(start)
+            for j, episode in enumerate(controller_episodes(ctx, seeds[start:]), start):
+                try:
+                    store.append(episode, meta={"seed": seeds[j], "iteration": ctx.iteration},
+                                 budget=budget)
+                except DiskBudgetError as exc:
+                    log.warning("collect: stopping cleanly with %d episodes: %s", len(store),
+                                exc)
+                    stopped_at_budget = True
+                    break
+                returns.append(float(episode["rewards"].sum()))
+                bar.advance(1, steps=store.num_steps)
+    metrics = _metrics(store, time.monotonic() - t0, resumed_from=start)
+    metrics.update(iteration=ctx.iteration, iteration_episodes=len(returns),
+                   iteration_mean_return=float(np.mean(returns)) if returns else 0.0,
+                   stopped_at_budget=stopped_at_budget)
+    ctx.logger.scalar("collect/episodes", len(store), ctx.iteration)
+    ctx.logger.scalar("collect/mean_return", metrics["iteration_mean_return"], ctx.iteration)
+    log.info("collect (iteration %d): %d agent episodes, mean return %.1f", ctx.iteration,
+             len(returns), metrics["iteration_mean_return"])
+    return metrics

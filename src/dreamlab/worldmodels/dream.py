@@ -222,19 +222,21 @@ class DreamStarts:
 
     Dreams start at an episode's first frame because h = 0 there, as in the real env; a
     start from mid-episode would pair a late frame with an empty memory. A start is
-    sampled mu + sigma * eps, as M saw the z's it was trained on.
+    sampled mu + sigma * eps when M was trained on V's posterior samples, else it is V's
+    mean, as M saw the z's it was trained on (cfg.mdnrnn_sample_z).
     """
 
     def __init__(self, mu0: np.ndarray, logvar0: np.ndarray,
-                 constant_reward: float | None = None) -> None:
+                 constant_reward: float | None = None, sample_z: bool = True) -> None:
         if len(mu0) == 0:
             raise ValueError("no episodes to start dreams from")
         self.mu0 = torch.as_tensor(np.asarray(mu0, dtype=np.float32))
         self.logvar0 = torch.as_tensor(np.asarray(logvar0, dtype=np.float32))
         self.constant_reward = constant_reward
+        self.sample_z = sample_z  # False: start at V's mean, the z that M learnt on
 
     @classmethod
-    def from_store(cls, latents_root: str | Path) -> DreamStarts:
+    def from_store(cls, latents_root: str | Path, sample_z: bool = True) -> DreamStarts:
         """Read each episode's first mu/logvar, and whether every real reward was the same
         constant (then the dream return is that constant times the steps survived)."""
         from dreamlab.data import EpisodeStore
@@ -248,10 +250,12 @@ class DreamStarts:
             if len(rewards) <= 1:
                 rewards.update(np.unique(ep["rewards"]).astype(float).tolist())
         constant = next(iter(rewards)) if len(rewards) == 1 else None
-        return cls(np.stack(mu0), np.stack(logvar0), constant)
+        return cls(np.stack(mu0), np.stack(logvar0), constant, sample_z)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         idx = torch.randint(0, len(self.mu0), (n,), generator=generator)
         eps = torch.randn(n, self.mu0.shape[1], generator=generator)
+        if not self.sample_z:  # eps is drawn anyway: the generator's stream stays the same
+            return self.mu0[idx].clone()
         logvar = self.logvar0[idx].clamp(min=-30.0)  # state envs may store a -inf logvar
         return self.mu0[idx] + (0.5 * logvar).exp() * eps

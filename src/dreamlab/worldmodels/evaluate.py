@@ -124,6 +124,22 @@ def _dream_video(ctx: StageContext, vae: Any, mdnrnn: Any, spec: Any, params: to
     return writer.path, small
 
 
+def _controller_evals(ctx: StageContext) -> list[dict[str, Any]]:
+    """The controller stage's periodic evaluations, dream and real side by side per
+    generation (snapshots/gen_*.json; plots/dream_vs_real.png draws the same numbers)."""
+    import json
+
+    rows = []
+    for path in sorted(ctx.paths.snapshots.glob("gen_*.json")):
+        try:
+            snap = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        rows.append({k: snap.get(k) for k in ("generation", "phase", "fitness_best",
+                                              "eval_mean", "eval_std", "dream_score")})
+    return rows
+
+
 def run_evaluate(ctx: StageContext) -> dict[str, Any]:
     """Real and dream returns of controller_best.pt -> evaluation_results.json."""
     cfg = ctx.cfg
@@ -152,7 +168,9 @@ def run_evaluate(ctx: StageContext) -> dict[str, Any]:
     real_s = time.monotonic() - t_real
 
     dream_returns: np.ndarray | None = None
-    starts = DreamStarts.from_store(ctx.paths.latents) if ctx.paths.latents.exists() else None
+    starts = None
+    if ctx.paths.latents.exists():
+        starts = DreamStarts.from_store(ctx.paths.latents, cfg.mdnrnn_sample_z)
     limit = ctx.env_info.max_episode_steps
     max_steps = min(cfg.dream_max_steps, limit) if limit else cfg.dream_max_steps
     if starts is not None:
@@ -201,6 +219,7 @@ def run_evaluate(ctx: StageContext) -> dict[str, Any]:
         "env_steps_per_s": round(real.env_steps / max(real_s, 1e-9), 1),
         "workers": workers,
         "videos": videos,
+        "controller_evals": _controller_evals(ctx),
         "seconds": round(time.monotonic() - t0, 2),
     }
     atomic_write_json(ctx.paths.evaluation, results)

@@ -5,6 +5,15 @@ their checksums, it is skipped; otherwise its inputs are verified (one line nami
 stage to run first), it runs (continuing from its own snapshot if it was cut off), and
 its outputs are checksummed into the manifest. A finished stage invalidates the stages
 after it that were built from its old outputs.
+
+Iterative training (paper section 5, cfg.iterations = K): after the first pass, passes
+1..K-1 collect episodes with the trained controller plus exploration noise (appended to
+raw_data), refit V and M on all data and retrain C; eval runs once, after the last pass.
+Stages of pass i >= 1 are recorded under "<stage>@<i>" ("collect@1", ...) with the pass in
+their fingerprint. A pass overwrites vae.pt, latents/, mdnrnn.pt and controller_best.pt,
+so a finished stage whose later pass has also finished is "superseded": it is kept as
+history and skipped without checking its (replaced) outputs, and changed settings take
+effect in the latest pass.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
             "grad_accum_steps"),
     "encode": (),
     "mdnrnn": ("seed", "mdnrnn_epochs", "mdnrnn_hidden", "mdnrnn_gaussians", "mdnrnn_seq_len",
-               "mdnrnn_batch", "mdnrnn_lr", "done_pos_weight"),
+               "mdnrnn_batch", "mdnrnn_lr", "done_pos_weight", "mdnrnn_sample_z"),
     "controller": ("seed", "cma_pop_size", "cma_generations", "cma_sigma0",
                    "rollouts_per_candidate", "train_in_dream", "temperature", "dream_max_steps",
                    "done_threshold", "eval_every", "eval_rollouts", "real_finetune_s",
@@ -50,8 +59,37 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def stage_fingerprint(cfg: WorldModelConfig, name: str) -> dict[str, Any]:
-    return {k: getattr(cfg, k) for k in STAGE_FIELDS[name]}
+ITERATED_FIELDS = ("iteration_rollouts", "explore_noise")  # collect of passes >= 1 only
+
+
+def stage_fingerprint(cfg: WorldModelConfig, name: str, iteration: int = 0) -> dict[str, Any]:
+    out = {k: getattr(cfg, k) for k in STAGE_FIELDS[name]}
+    if iteration >= 1:  # pass 0 keeps the fingerprints of runs made before iterations
+        out["iteration"] = iteration
+        if name == "collect":
+            out.update({k: getattr(cfg, k) for k in ITERATED_FIELDS})
+    return out
+
+
+def stage_key(name: str, iteration: int) -> str:
+    """Manifest key of a stage in a pass: "mdnrnn" for pass 0, "mdnrnn@2" for pass 2."""
+    return name if iteration == 0 or name == "eval" else f"{name}@{iteration}"
+
+
+def all_keys(iterations: int) -> list[str]:
+    """Every stage key of a run in pipeline order: the passes, then eval."""
+    keys = [stage_key(n, i) for i in range(iterations) for n in STAGES if n != "eval"]
+    return [*keys, "eval"]
+
+
+def stage_plan(cfg: WorldModelConfig) -> list[tuple[str, int]]:
+    """(stage, pass) pairs to run: the selected stages in every pass, eval after the last."""
+    selected = cfg.stages()
+    plan = [(n, i) for i in range(cfg.iterations) for n in STAGES
+            if n in selected and n != "eval"]
+    if "eval" in selected:
+        plan.append(("eval", cfg.iterations - 1))
+    return plan
 
 
 @dataclass(frozen=True)
@@ -108,8 +146,22 @@ def stage_threads(name: str, device: DeviceSetup) -> int:
     return 1
 
 
-def downstream(stage: str) -> list[str]:
-    return list(STAGES[STAGES.index(stage) + 1:])
+def downstream(stage: str, iterations: int = 1) -> list[str]:
+    keys = all_keys(max(iterations, _pass_of(stage) + 1))
+    return keys[keys.index(stage) + 1:]
+
+
+def _pass_of(key: str) -> int:
+    return int(key.split("@")[1]) if "@" in key else 0
+
+
+def superseded(manifest: Manifest, name: str, iteration: int) -> bool:
+    """A finished stage of an earlier pass whose stage in a later pass finished too."""
+    if manifest.status(stage_key(name, iteration)) not in ("done", "skipped"):
+        return False
+    later = [k for k in manifest.data.get("stages", {})
+             if k.split("@")[0] == name and _pass_of(k) > iteration]
+    return any(manifest.status(k) in ("done", "skipped") for k in later)
 
 
 def check_compatible(manifest: Manifest, record: dict[str, Any]) -> None:
@@ -149,8 +201,11 @@ class Pipeline:
         check_compatible(manifest, self._config_record())
         selected = self.cfg.stages()
         specs = _stage_specs()
-        for name in selected:
-            _check_needs(manifest, name, [n for n in specs[name].needs if n not in selected])
+        for name, i in stage_plan(self.cfg):
+            if superseded(manifest, name, i):
+                continue
+            _check_needs(manifest, stage_key(name, i),
+                         [stage_key(n, i) for n in specs[name].needs if n not in selected])
 
     def run(self) -> list[dict[str, Any]]:
         cfg, paths = self.cfg, self.paths
@@ -167,9 +222,9 @@ class Pipeline:
         logger = RunLogger(paths.logs)
         specs = _stage_specs()
         try:
-            for name in cfg.stages():
+            for name, iteration in stage_plan(cfg):
                 ctx = StageContext(cfg=cfg, paths=paths, logger=logger, device=device,
-                                   env_info=self.info, extra=self.extra)
+                                   env_info=self.info, iteration=iteration, extra=self.extra)
                 self._run_stage(specs[name], ctx, manifest, specs)
         finally:
             logger.close()
@@ -178,8 +233,12 @@ class Pipeline:
 
     def _run_stage(self, spec: StageSpec, ctx: StageContext, manifest: Manifest,
                    specs: dict[str, StageSpec]) -> None:
-        name = spec.name
-        fingerprint = _jsonable(stage_fingerprint(self.cfg, name))
+        name = stage_key(spec.name, ctx.iteration)
+        if superseded(manifest, spec.name, ctx.iteration):
+            log.info("%s: superseded by a later pass; skipping", name)
+            self.rows.append(self._row(manifest, name, "skipped (done)"))
+            return
+        fingerprint = _jsonable(stage_fingerprint(self.cfg, spec.name, ctx.iteration))
         entry = manifest.stage(name)
         same_config = entry.get("fingerprint", fingerprint) == fingerprint
         if manifest.status(name) in ("done", "skipped"):
@@ -189,14 +248,14 @@ class Pipeline:
                 self.rows.append(self._row(manifest, name, "skipped (done)"))
                 return
             log.warning("%s: %s; running it again", name, problem)
-        _check_needs(manifest, name, spec.needs)
+        _check_needs(manifest, name, [stage_key(n, ctx.iteration) for n in spec.needs])
         continuing = manifest.status(name) in ("running", "failed") and same_config
         if not continuing:
             for path in spec.scratch(self.paths):
                 _remove(path)
-        seed_everything(ctx.seed(name))
+        seed_everything(ctx.seed(spec.name))
         manifest.mark_running(name, fingerprint)
-        threads = stage_threads(name, ctx.device)
+        threads = stage_threads(spec.name, ctx.device)
         log.info("%s: starting (%d torch thread%s)", name, threads, "s" * (threads > 1))
         t0 = time.monotonic()
         try:
@@ -213,7 +272,7 @@ class Pipeline:
             raise RuntimeError(f"stage {name} finished without writing {', '.join(missing)}")
         status = "skipped" if metrics.get("skipped") else "done"
         manifest.mark_done(name, outputs, seconds, _jsonable(metrics), status=status)
-        for later in downstream(name):
+        for later in downstream(name, self.cfg.iterations):
             if manifest.status(later) in ("done", "skipped", "running", "failed"):
                 manifest.invalidate(later)
         log.info("%s: %s in %.1fs %s", name, status, seconds, _short(metrics))
@@ -235,7 +294,8 @@ class Pipeline:
         writer = csv.DictWriter(buf, fieldnames=["stage", "status", "seconds", "outputs",
                                                  "bytes"])
         writer.writeheader()
-        for name in STAGES:
+        for name in all_keys(max([self.cfg.iterations]
+                                 + [_pass_of(k) + 1 for k in manifest.data["stages"]])):
             if manifest.stage(name):
                 writer.writerow(self._row(manifest, name, manifest.status(name)))
         atomic_write_bytes(self.paths.summary_csv, buf.getvalue().encode())

@@ -128,8 +128,9 @@ class ControllerTrainer:
                                               / self.workers)),
         )
         self.real = RealEvaluator(self.setup, self.workers, self.device)
-        self.starts = DreamStarts.from_store(ctx.paths.latents) if ctx.paths.latents.exists() \
-            else None
+        self.starts = None
+        if ctx.paths.latents.exists():
+            self.starts = DreamStarts.from_store(ctx.paths.latents, cfg.mdnrnn_sample_z)
         limit = ctx.env_info.max_episode_steps
         self.dream_max_steps = min(cfg.dream_max_steps, limit) if limit else cfg.dream_max_steps
         self.fingerprint = {
@@ -378,6 +379,29 @@ class ControllerTrainer:
         fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
         atomic_write_bytes(self.ctx.paths.plots / "fitness.png", buf.getvalue())
+        self.plot_dream_vs_real()
+
+    def plot_dream_vs_real(self) -> None:
+        """plots/dream_vs_real.png: at every periodic evaluation, the evaluated candidate's
+        score in the dream beside its score in the real env. The gap between the two curves
+        is how much C exploits M (paper section 4.5, "cheating the world model")."""
+        import matplotlib.pyplot as plt
+
+        ev = np.array(self.state.evals, dtype=np.float64).reshape(-1, 4)
+        if ev.shape[0] == 0 or np.isnan(ev[:, 3]).all():
+            return
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.plot(ev[:, 0], ev[:, 3], "s-", label=f"dream (tau={self.cfg.temperature})")
+        ax.errorbar(ev[:, 0], ev[:, 1], yerr=ev[:, 2], fmt="o-", capsize=3, label="real env")
+        ax.set_xlabel("generation")
+        ax.set_ylabel(f"mean return over {self.cfg.eval_rollouts} rollouts")
+        ax.set_title(f"dream vs real, {self.ctx.env_info.env_id} (pass {self.ctx.iteration})")
+        ax.legend(loc="best")
+        ax.grid(alpha=0.3)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        atomic_write_bytes(self.ctx.paths.plots / "dream_vs_real.png", buf.getvalue())
 
 
 def run_train_controller(ctx: StageContext) -> dict[str, Any]:

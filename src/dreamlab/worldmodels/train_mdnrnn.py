@@ -77,6 +77,7 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
         "gaussians": cfg.mdnrnn_gaussians, "seq_len": cfg.mdnrnn_seq_len,
         "mdnrnn_batch": cfg.mdnrnn_batch, "mdnrnn_lr": cfg.mdnrnn_lr,
         "grad_accum_steps": cfg.grad_accum_steps, "done_pos_weight": cfg.done_pos_weight,
+        "sample_z": cfg.mdnrnn_sample_z,
     }
     torch.manual_seed(ctx.seed("mdnrnn", "init"))
     model = MDNRNN(z_dim, action_dim, cfg.mdnrnn_hidden, cfg.mdnrnn_gaussians).to(device)
@@ -109,7 +110,7 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
         epoch = progress["epoch"]
         dataset = SequenceDataset(ctx.paths.latents, cfg.mdnrnn_seq_len, ram_bytes,
                                   seed=ctx.seed("mdnrnn", "data"), epoch=epoch,
-                                  sample_latents=True)
+                                  sample_latents=cfg.mdnrnn_sample_z)
         loader = make_loader(dataset, batch, cfg.loader_workers,
                              seed=ctx.seed("mdnrnn", epoch))
         skip = batches_done(progress, batch)

@@ -535,6 +535,8 @@ def main() -> None:
         print(f"bad inputs with a clean error / tried: {payload['bad_inputs_clean']} / "
               f"{payload['bad_inputs_tried']}")
         print(f"disk full mid-stage handled cleanly: {payload['disk_full']['clean']}")
+    # The scratch dir's absolute path means nothing on another machine: record it as <tmp>.
+    payload = json.loads(json.dumps(payload).replace(str(root), "<tmp>"))
     path = save_result("reliability", payload)
     print(f"wrote {path}")
 

@@ -68,3 +68,25 @@ def test_smooth_random_policy_drifts_within_bounds() -> None:
     white = np.abs(np.diff(np.random.default_rng(1).uniform(-1, 1, (500, 3)), axis=0)).mean()
     assert step < white / 3  # smooth, unlike uniform noise
     assert actions[:, 0].std() > 0.2  # but it does explore the steering range
+
+
+def test_full_disk_mid_collection_fails_then_resumes(tmp_path, monkeypatch) -> None:
+    import dreamlab.data.budget as budget
+    import dreamlab.worldmodels.collect as collect
+
+    monkeypatch.setattr(collect, "estimate_collection_bytes", lambda *args: 1)
+    calls = {"n": 0}
+    keep_free = 64 * 1024 * 1024
+
+    def filling_disk(path) -> int:
+        calls["n"] += 1
+        return keep_free + (10**9 if calls["n"] <= 3 else 10)
+
+    monkeypatch.setattr(budget, "free_disk_bytes", filling_disk)
+    with pytest.raises(DiskBudgetError):
+        run_collect(_ctx(tmp_path, num_random_rollouts=6))
+    stored = len(EpisodeStore(tmp_path / "raw_data"))
+    assert 1 <= stored < 6
+    monkeypatch.setattr(budget, "free_disk_bytes", lambda path: 10**12)  # space freed
+    metrics = run_collect(_ctx(tmp_path, num_random_rollouts=6))
+    assert metrics["resumed_from"] == stored and metrics["episodes"] == 6

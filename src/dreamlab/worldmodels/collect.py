@@ -114,6 +114,18 @@ def _episodes(tasks: list[tuple], workers: int) -> Iterator[dict[str, np.ndarray
         yield from pool.imap(_worker_episode, tasks, chunksize=1)
 
 
+def _stop_at_cap_or_raise(budget: DiskBudget, store: EpisodeStore, exc: DiskBudgetError) -> None:
+    """At the user's --max-disk-gb cap the collection is complete: stop cleanly. When the
+    disk itself is full, fail with the one-line error instead, so the stage is not marked
+    done and a re-run after freeing space continues from the last stored episode."""
+    episode_bytes = store.nbytes_on_disk() / max(1, len(store))
+    remaining = budget.remaining_bytes
+    if remaining is None or remaining > 2 * episode_bytes:
+        raise exc
+    log.warning("collect: stopping cleanly at --max-disk-gb with %d episodes: %s",
+                len(store), exc)
+
+
 def run_collect(ctx: StageContext) -> dict[str, Any]:
     if ctx.iteration >= 1:
         return run_collect_with_controller(ctx)
@@ -151,7 +163,7 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
             try:
                 store.append(episode, meta={"seed": seeds[len(store)]}, budget=budget)
             except DiskBudgetError as exc:
-                log.warning("collect: stopping cleanly with %d episodes: %s", len(store), exc)
+                _stop_at_cap_or_raise(budget, store, exc)
                 stopped_at_budget = True
                 break
             bar.advance(1, steps=store.num_steps)
@@ -305,8 +317,7 @@ def run_collect_with_controller(ctx: StageContext) -> dict[str, Any]:
                     store.append(episode, meta={"seed": seeds[j], "iteration": ctx.iteration},
                                  budget=budget)
                 except DiskBudgetError as exc:
-                    log.warning("collect: stopping cleanly with %d episodes: %s", len(store),
-                                exc)
+                    _stop_at_cap_or_raise(budget, store, exc)
                     stopped_at_budget = True
                     break
                 returns.append(float(episode["rewards"].sum()))

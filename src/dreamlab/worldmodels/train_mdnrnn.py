@@ -26,8 +26,7 @@ from dreamlab.models.mdnrnn import MDNRNN, mdn_loss
 from dreamlab.runtime.atomic import atomic_torch_save, atomic_write_bytes
 from dreamlab.runtime.device import run_with_oom_fallback
 from dreamlab.runtime.progress import ProgressBar
-from dreamlab.worldmodels.context import StageContext
-from dreamlab.worldmodels.train_vae import (
+from dreamlab.runtime.snapshot import (
     SNAPSHOT_EVERY_S,
     batches_done,
     capture_rng,
@@ -35,6 +34,7 @@ from dreamlab.worldmodels.train_vae import (
     restore_rng,
     save_snapshot,
 )
+from dreamlab.worldmodels.context import StageContext
 
 log = logging.getLogger("dreamlab")
 

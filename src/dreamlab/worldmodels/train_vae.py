@@ -16,7 +16,7 @@ The snapshot is kept after the stage finishes, so a later run with more --vae-ep
 on from it instead of starting over. One whose data, seed or hyperparameters differ from
 this run's is ignored, not resumed.
 
-The snapshot helpers at the bottom are shared with train_mdnrnn.py.
+The snapshot helpers live in runtime/snapshot.py, shared with train_mdnrnn.py.
 """
 
 from __future__ import annotations
@@ -34,15 +34,21 @@ import torch
 from dreamlab.data import EpisodeStore, FrameDataset, make_loader
 from dreamlab.errors import StageInputError
 from dreamlab.models.vae import ConvVAE, vae_loss
-from dreamlab.runtime.atomic import atomic_torch_save, atomic_write_bytes, safe_torch_load
+from dreamlab.runtime.atomic import atomic_torch_save, atomic_write_bytes
 from dreamlab.runtime.device import run_with_oom_fallback
 from dreamlab.runtime.progress import ProgressBar
+from dreamlab.runtime.snapshot import (
+    SNAPSHOT_EVERY_S,
+    batches_done,
+    capture_rng,
+    load_snapshot,
+    restore_rng,
+    save_snapshot,
+)
 from dreamlab.worldmodels.context import StageContext
 
 log = logging.getLogger("dreamlab")
 
-SNAPSHOT_FORMAT = "dreamlab.snapshot/1"
-SNAPSHOT_EVERY_S = 60.0
 LOG_EVERY_STEPS = 10
 NUM_PREVIEW = 8  # frames shown in the reconstruction grid
 
@@ -192,15 +198,6 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
     }
 
 
-def batches_done(progress: Mapping[str, Any], batch: int) -> int:
-    """Batches of the current epoch already trained on: exact when the batch size is the
-    one the snapshot was made with, else (after a CUDA OOM halved it) the frame count
-    rounded down to whole batches of the new size."""
-    if progress.get("batch") == batch:
-        return int(progress["batches_in_epoch"])
-    return int(progress["frames_in_epoch"]) // batch
-
-
 def _optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
     scaler.step(optimizer)
     scaler.update()
@@ -267,56 +264,3 @@ def save_image_png(path: Path, image_hwc: np.ndarray, title: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     atomic_write_bytes(path, buf.getvalue())
-
-
-# ---- snapshots shared by the training stages ---------------------------------------------
-
-
-def capture_rng() -> dict[str, Any]:
-    """The torch RNG states that training consumes (CPU, and CUDA when present)."""
-    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng(state: Mapping[str, Any]) -> None:
-    torch.set_rng_state(state["cpu"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_snapshot(path: Path, fingerprint: Mapping[str, Any], body: Mapping[str, Any]) -> None:
-    """Write a resumable training snapshot atomically (weights_only-loadable)."""
-    atomic_torch_save(path, {"format": SNAPSHOT_FORMAT, "fingerprint": dict(fingerprint),
-                             **body})
-
-
-def load_snapshot(path: Path, fingerprint: Mapping[str, Any],
-                  max_epoch: int) -> dict[str, Any] | None:
-    """The snapshot at `path` if it belongs to this training run, else None.
-
-    A snapshot made from other data, seed or hyperparameters, or one already past the
-    epochs now asked for, is ignored (and later overwritten): resuming it would silently
-    train a different model than the one the config describes.
-    """
-    if not path.exists():
-        return None
-    try:
-        snap = safe_torch_load(path)
-    except Exception as exc:  # noqa: BLE001 - a bad snapshot only costs the progress in it
-        log.warning("%s is unreadable (%s); starting the stage from scratch", path.name, exc)
-        return None
-    if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:
-        log.warning("%s is not a dreamlab snapshot; starting from scratch", path.name)
-        return None
-    old = snap.get("fingerprint", {})
-    diffs = [k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k)]
-    if diffs:
-        log.info("%s was made with other %s; starting from scratch", path.name,
-                 ", ".join(sorted(diffs)))
-        return None
-    if snap["progress"]["epoch"] > max_epoch:
-        log.info("%s is past epoch %d; starting from scratch", path.name, max_epoch)
-        return None
-    return snap

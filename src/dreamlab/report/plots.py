@@ -8,7 +8,6 @@ bounding box so labels and legends are never clipped.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from dreamlab.report.collect_results import RunHistory
-from dreamlab.runtime.atomic import atomic_write_bytes
+from dreamlab.runtime.atomic import atomic_save_figure
 
 DPI = 120
 # Rates and counters share the vae/ and mdnrnn/ prefixes but are not losses.
@@ -34,9 +33,7 @@ def safe_name(env_id: str) -> str:
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_save_figure(path, fig, dpi=DPI, pad_inches=0.15)
     return path
 
 

@@ -67,6 +67,15 @@ def atomic_torch_save(path: str | Path, obj: Any) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def atomic_save_figure(path: str | Path, fig: Any, **savefig_kwargs: Any) -> None:
+    """Render a matplotlib figure to PNG in memory and write it atomically, so a plot is
+    never left half-written by a kill (bbox_inches="tight" unless told otherwise)."""
+    buf = io.BytesIO()
+    savefig_kwargs.setdefault("bbox_inches", "tight")
+    fig.savefig(buf, format="png", **savefig_kwargs)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
     """Load a checkpoint with weights_only=True; any failure is one CheckpointError line."""
     import torch

@@ -100,6 +100,18 @@ class StageContext:
         """Seed of one random source, stable across resumes and stage-only runs."""
         return derive_seed(self.cfg.seed, self.iteration, *names)
 
+    def open_store(self, path: Path, stage: str, what: str) -> Any:
+        """The episode store at `path`, which stage `stage` writes; missing or empty is
+        one StageInputError naming that stage."""
+        from dreamlab.data import EpisodeStore
+
+        self.require(path, stage, what)
+        store = EpisodeStore(path)
+        if len(store) == 0:
+            raise StageInputError(f"{path} holds no episodes",
+                                  f"run `--stage {stage}` first (or `--stage all`)")
+        return store
+
     def require(self, path: Path, stage: str, what: str) -> None:
         """One clear line naming the stage to run first when an input is missing."""
         if not path.exists():

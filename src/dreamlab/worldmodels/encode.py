@@ -39,11 +39,7 @@ STATE_LOGVAR = -20.0  # sigma = exp(-10) ~ 4.5e-5: a sampled z equals the state
 
 def run_encode(ctx: StageContext) -> dict[str, Any]:
     """Write latents/ from raw_data/ (and vae.pt); returns {episodes, steps, z_dim}."""
-    ctx.require(ctx.paths.raw_data, "collect", "episode store")
-    raw = EpisodeStore(ctx.paths.raw_data)
-    if len(raw) == 0:
-        raise StageInputError(f"{ctx.paths.raw_data} holds no episodes",
-                              "run `--stage collect` first (or `--stage all`)")
+    raw = ctx.open_store(ctx.paths.raw_data, "collect", "episode store")
     model: ConvVAE | None = None
     if ctx.uses_vae:
         ctx.require(ctx.paths.vae, "vae", "trained VAE")

@@ -24,7 +24,6 @@ Curriculum hooks (ctx.extra): "target_score" (stop once a real evaluation reache
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import time
@@ -36,8 +35,8 @@ import torch
 
 from dreamlab.models.controller import ControllerSpec
 from dreamlab.runtime.atomic import (
+    atomic_save_figure,
     atomic_torch_save,
-    atomic_write_bytes,
     atomic_write_json,
     safe_torch_load,
     sha256_file,
@@ -375,10 +374,8 @@ class ControllerTrainer:
         ax.set_title(f"CMA-ES controller, {self.ctx.env_info.env_id}")
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        atomic_save_figure(self.ctx.paths.plots / "fitness.png", fig, dpi=100)
         plt.close(fig)
-        atomic_write_bytes(self.ctx.paths.plots / "fitness.png", buf.getvalue())
         self.plot_dream_vs_real()
 
     def plot_dream_vs_real(self) -> None:
@@ -398,10 +395,8 @@ class ControllerTrainer:
         ax.set_title(f"dream vs real, {self.ctx.env_info.env_id} (pass {self.ctx.iteration})")
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        atomic_save_figure(self.ctx.paths.plots / "dream_vs_real.png", fig, dpi=100)
         plt.close(fig)
-        atomic_write_bytes(self.ctx.paths.plots / "dream_vs_real.png", buf.getvalue())
 
 
 def run_train_controller(ctx: StageContext) -> dict[str, Any]:

@@ -12,7 +12,6 @@ resume reproduces the uninterrupted run's weights.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ import torch
 from dreamlab.data import EpisodeStore, SequenceDataset, make_loader
 from dreamlab.errors import StageInputError
 from dreamlab.models.mdnrnn import MDNRNN, mdn_loss
-from dreamlab.runtime.atomic import atomic_torch_save, atomic_write_bytes
+from dreamlab.runtime.atomic import atomic_save_figure, atomic_torch_save
 from dreamlab.runtime.device import run_with_oom_fallback
 from dreamlab.runtime.progress import ProgressBar
 from dreamlab.runtime.snapshot import (
@@ -45,11 +44,7 @@ LOG_EVERY_STEPS = 10
 
 def run_train_mdnrnn(ctx: StageContext) -> dict[str, Any]:
     """Train M on latents/ and write mdnrnn.pt; returns the stage's metrics."""
-    ctx.require(ctx.paths.latents, "encode", "latent store")
-    store = EpisodeStore(ctx.paths.latents)
-    if len(store) == 0:
-        raise StageInputError(f"{ctx.paths.latents} holds no episodes",
-                              "run `--stage encode` first (or `--stage all`)")
+    store = ctx.open_store(ctx.paths.latents, "encode", "latent store")
     action_dim = ctx.env_info.action.input_dim
     stored_dim = store.key_spec(0, "actions")["shape"][1]
     if stored_dim != action_dim:
@@ -214,6 +209,4 @@ def _plot_loss(ctx: StageContext, curve: list[tuple[int, float]]) -> None:
     ax.set_ylabel("loss (nll + reward mse + done bce)")
     ax.set_title("MDN-RNN training loss")
     ax.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    atomic_write_bytes(ctx.paths.plots / "mdnrnn_loss.png", buf.getvalue())
+    atomic_save_figure(ctx.paths.plots / "mdnrnn_loss.png", fig)

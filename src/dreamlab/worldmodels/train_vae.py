@@ -21,7 +21,6 @@ The snapshot helpers live in runtime/snapshot.py, shared with train_mdnrnn.py.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Mapping
@@ -34,7 +33,7 @@ import torch
 from dreamlab.data import EpisodeStore, FrameDataset, make_loader
 from dreamlab.errors import StageInputError
 from dreamlab.models.vae import ConvVAE, vae_loss
-from dreamlab.runtime.atomic import atomic_torch_save, atomic_write_bytes
+from dreamlab.runtime.atomic import atomic_save_figure, atomic_torch_save
 from dreamlab.runtime.device import run_with_oom_fallback
 from dreamlab.runtime.progress import ProgressBar
 from dreamlab.runtime.snapshot import (
@@ -57,12 +56,8 @@ def run_train_vae(ctx: StageContext) -> dict[str, Any]:
     """Train V on raw_data/ and write vae.pt; returns the stage's metrics."""
     if not ctx.uses_vae:
         return {"skipped": "state env"}  # z is the normalised state (DESIGN.md)
-    ctx.require(ctx.paths.raw_data, "collect", "episode store")
     cfg = ctx.cfg
-    store = EpisodeStore(ctx.paths.raw_data)
-    if len(store) == 0:
-        raise StageInputError(f"{ctx.paths.raw_data} holds no episodes",
-                              "run `--stage collect` first (or `--stage all`)")
+    store = ctx.open_store(ctx.paths.raw_data, "collect", "episode store")
     frame_shape = store.key_spec(0, "obs")["shape"][1:]
     if frame_shape != (cfg.vae_img_size, cfg.vae_img_size, 3):
         raise StageInputError(
@@ -261,6 +256,4 @@ def save_image_png(path: Path, image_hwc: np.ndarray, title: str) -> None:
     ax.imshow(image_hwc, interpolation="nearest")
     ax.set_title(title, fontsize=8)
     ax.axis("off")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_save_figure(path, fig)

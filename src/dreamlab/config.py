@@ -91,6 +91,18 @@ class WorldModelConfig:
     iteration_rollouts: int = 0  # episodes collected with C per later iteration (0: as random)
     explore_noise: float = 0.1  # those episodes' exploration: random-action prob / action std
     controller_hidden: int = 0  # 0: linear C on [z, h] as in the paper
+    # "zh": C reads [z, h] (paper). "z": C reads z only, the paper's V-only ablation
+    # (section 3.4): far fewer parameters, so CMA-ES converges in a CPU budget.
+    controller_inputs: str = "zh"
+    # Training-time cuts of real-env fitness rollouts (the eval stage runs whole episodes):
+    # cap their length (0: --max-episode-steps) and end one after this many steps in a row
+    # without a positive reward (0: never). On CarRacing most early candidates leave the
+    # road within ~100 steps and would spend the rest of 1000 rendered steps at -0.1 each.
+    fitness_max_steps: int = 0
+    # Wall-clock cap on CMA-ES (0: none): training stops after the generation that spends
+    # it, evaluates, and the pipeline goes on. A CPU preset can then promise its budget.
+    cma_max_minutes: float = 0.0
+    no_progress_steps: int = 0
 
     # --- eval ----------------------------------------------------------------------
     eval_episodes: int = 10
@@ -104,6 +116,7 @@ class WorldModelConfig:
         _choice("mode", self.mode, MODES)
         _choice("device", self.device, ("auto", "cpu", "cuda"))
         _choice("obs", self.obs, ("auto", "pixels", "state"))
+        _choice("controller_inputs", self.controller_inputs, ("zh", "z"))
         self.stages()  # raises on unknown names
         if self.vae_img_size not in (32, 64):
             raise ConfigError(
@@ -122,6 +135,7 @@ class WorldModelConfig:
             "vae_epochs", "mdnrnn_epochs", "cma_generations", "max_episode_steps",
             "collect_workers", "loader_workers", "num_threads", "controller_hidden",
             "max_disk_gb", "real_finetune_s", "iteration_rollouts", "explore_noise",
+            "fitness_max_steps", "no_progress_steps", "cma_max_minutes",
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{_flag(name)} must be >= 0, got {getattr(self, name)}")

@@ -31,6 +31,10 @@ class ControllerSpec:
         an affine map onto [low, high] per dimension, so CarRacing's gas and brake land in
         [0, 1] while steering stays in [-1, 1], as in the paper's CarRacing controller).
     hidden: 0 for the paper's linear C; otherwise one tanh hidden layer of this width.
+    z_only: read only the first `z_dim` features (z), not h: the paper's "V model only"
+        ablation (section 3.4, 632 +- 251 on CarRacing). Callers still pass [z, h]; C
+        slices, so the rollout code is the same for both. Its search space shrinks from
+        (z+h)*a to z*a, which CMA-ES explores in far fewer generations.
     """
 
     input_dim: int
@@ -39,6 +43,8 @@ class ControllerSpec:
     low: tuple[float, ...] = ()
     high: tuple[float, ...] = ()
     hidden: int = 0
+    z_dim: int = 0
+    z_only: bool = False
 
     def __post_init__(self) -> None:
         if self.action_kind not in ("discrete", "continuous"):
@@ -49,13 +55,20 @@ class ControllerSpec:
             len(self.low) != self.action_dim or len(self.high) != self.action_dim
         ):
             raise ValueError("continuous controllers need low and high for every action dim")
+        if self.z_only and not 1 <= self.z_dim <= self.input_dim:
+            raise ValueError(f"z_only needs 1 <= z_dim <= input_dim, got {self}")
+
+    @property
+    def read_dim(self) -> int:
+        """How many leading features C reads: z_dim for a z-only C, else all of [z, h]."""
+        return self.z_dim if self.z_only else self.input_dim
 
     @property
     def num_params(self) -> int:
         """Length of the flat parameter vector that CMA-ES searches over."""
         if self.hidden == 0:
-            return self.input_dim * self.action_dim + self.action_dim
-        return (self.input_dim * self.hidden + self.hidden
+            return self.read_dim * self.action_dim + self.action_dim
+        return (self.read_dim * self.hidden + self.hidden
                 + self.hidden * self.action_dim + self.action_dim)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,10 +86,13 @@ class ControllerSpec:
             low=tuple(float(v) for v in d.get("low", ())),
             high=tuple(float(v) for v in d.get("high", ())),
             hidden=int(d.get("hidden", 0)),
+            z_dim=int(d.get("z_dim", 0)),
+            z_only=bool(d.get("z_only", False)),
         )
 
     @classmethod
-    def for_action(cls, action: Any, z_dim: int, h_dim: int, hidden: int = 0) -> ControllerSpec:
+    def for_action(cls, action: Any, z_dim: int, h_dim: int, hidden: int = 0,
+                   z_only: bool = False) -> ControllerSpec:
         """Spec for an env's action interface (anything with kind, n, low, high, such as
         dreamlab.envs.ActionSpec; duck-typed so that models never imports envs)."""
         return cls(
@@ -86,6 +102,8 @@ class ControllerSpec:
             low=tuple(float(v) for v in action.low) if action.kind == "continuous" else (),
             high=tuple(float(v) for v in action.high) if action.kind == "continuous" else (),
             hidden=hidden,
+            z_dim=z_dim,
+            z_only=z_only,
         )
 
 
@@ -94,8 +112,8 @@ def _unpack(params: torch.Tensor, spec: ControllerSpec) -> list[torch.Tensor]:
     if params.ndim != 2 or params.shape[1] != spec.num_params:
         raise ValueError(f"params must be (N, {spec.num_params}), got {tuple(params.shape)}")
     n = params.shape[0]
-    sizes = [(spec.input_dim, spec.action_dim)] if spec.hidden == 0 else [
-        (spec.input_dim, spec.hidden), (spec.hidden, spec.action_dim)]
+    sizes = [(spec.read_dim, spec.action_dim)] if spec.hidden == 0 else [
+        (spec.read_dim, spec.hidden), (spec.hidden, spec.action_dim)]
     out, i = [], 0
     for fan_in, fan_out in sizes:
         out.append(params[:, i:i + fan_in * fan_out].reshape(n, fan_in, fan_out))
@@ -113,7 +131,7 @@ def controller_logits(params: torch.Tensor, features: torch.Tensor,
             f"features must be ({params.shape[0]}, {spec.input_dim}), got {tuple(features.shape)}"
         )
     parts = _unpack(params.to(features.dtype), spec)
-    x = features
+    x = features[:, :spec.read_dim]
     for k in range(0, len(parts), 2):
         x = torch.einsum("ni,nio->no", x, parts[k]) + parts[k + 1]
         if k + 2 < len(parts):

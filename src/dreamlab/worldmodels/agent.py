@@ -129,7 +129,8 @@ class RealRollouts:
 
 def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor,
                  seeds: list[int], capture: tuple[int, ...] = (),
-                 frame_sink: Callable[[int, np.ndarray], None] | None = None) -> RealRollouts:
+                 frame_sink: Callable[[int, np.ndarray], None] | None = None,
+                 no_progress_steps: int = 0) -> RealRollouts:
     """Run episode n with controller params[n] from env.reset(seed=seeds[n]), over the
     given envs as parallel slots (a free slot takes the next episode).
 
@@ -139,6 +140,12 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
     (the native picture, best for videos), else the observations; with a frame_sink
     each frame goes to frame_sink(episode, frame) instead of into memory (a 500-step
     600x400 episode is 360 MB of frames).
+
+    no_progress_steps > 0 ends an episode after that many steps in a row without a
+    positive reward: a training-time cut for envs like CarRacing, where a candidate that
+    has left the road or stopped would otherwise burn its remaining ~1000 rendered steps
+    collecting -0.1 each. The return so far is kept, so a car that stalls still ranks below
+    one that drives on; final evaluations run whole episodes.
     """
     n = params.shape[0]
     if len(seeds) != n:
@@ -150,12 +157,14 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
     k = min(len(envs), n)
     policy.reset(k)
     slot_ep = [-1] * k
+    idle = [0] * k  # steps in a row without a positive reward, per slot
     obs: list[Any] = [None] * k
     next_ep = 0
 
     def start(slot: int) -> None:
         nonlocal next_ep
         slot_ep[slot] = next_ep
+        idle[slot] = 0
         if next_ep < n:
             obs[slot], _ = envs[slot].reset(seed=int(seeds[next_ep]))
             _capture(slot, obs[slot])
@@ -188,7 +197,9 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
             ep = slot_ep[s]
             returns[ep] += float(r)
             lengths[ep] += 1
-            if terminated or truncated:
+            idle[s] = 0 if r > 0 else idle[s] + 1
+            stalled = 0 < no_progress_steps <= idle[s]
+            if terminated or truncated or stalled:
                 start(s)
                 restarted.append(s)
             else:
@@ -214,6 +225,7 @@ class PolicySetup:
     frame_skip: int = 1
     envs_per_worker: int = 16
     render_mode: str | None = None
+    no_progress_steps: int = 0  # see run_episodes; 0 runs whole episodes
 
     def make_envs(self, count: int) -> list[Any]:
         from dreamlab.envs import make_env
@@ -242,7 +254,7 @@ class _Runner:
         if len(self.envs) < want:
             self.envs += self.setup.make_envs(want - len(self.envs))
         return run_episodes(self.policy, self.envs[:want], torch.as_tensor(params), seeds,
-                            capture)
+                            capture, no_progress_steps=self.setup.no_progress_steps)
 
     def close(self) -> None:
         for env in self.envs:

@@ -54,16 +54,22 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "controller": ("seed", "cma_pop_size", "cma_generations", "cma_sigma0",
                    "rollouts_per_candidate", "train_in_dream", "temperature", "dream_max_steps",
                    "done_threshold", "eval_every", "eval_rollouts", "real_finetune_s",
-                   "controller_hidden"),
+                   "controller_hidden", "controller_inputs", "fitness_max_steps",
+                   "no_progress_steps", "cma_max_minutes"),
     "eval": ("seed", "eval_episodes", "save_videos"),
 }
 
 
 ITERATED_FIELDS = ("iteration_rollouts", "explore_noise")  # collect of passes >= 1 only
+# Fields added after runs were already on disk: left out of the fingerprint at their
+# default, so a run made before they existed is not retrained for nothing.
+LATE_FIELDS = {"controller_inputs": "zh", "fitness_max_steps": 0, "no_progress_steps": 0,
+               "cma_max_minutes": 0.0}
 
 
 def stage_fingerprint(cfg: WorldModelConfig, name: str, iteration: int = 0) -> dict[str, Any]:
-    out = {k: getattr(cfg, k) for k in STAGE_FIELDS[name]}
+    out = {k: getattr(cfg, k) for k in STAGE_FIELDS[name]
+           if LATE_FIELDS.get(k, object()) != getattr(cfg, k)}
     if iteration >= 1:  # pass 0 keeps the fingerprints of runs made before iterations
         out["iteration"] = iteration
         if name == "collect":

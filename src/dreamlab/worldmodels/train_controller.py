@@ -116,12 +116,14 @@ class ControllerTrainer:
         vae_path = ctx.paths.vae if ctx.uses_vae else None
         _, self.mdnrnn = load_world_model(vae_path, ctx.paths.mdnrnn, self.device)
         self.spec = ControllerSpec.for_action(ctx.env_info.action, self.mdnrnn.z_dim,
-                                              self.mdnrnn.hidden, cfg.controller_hidden)
+                                              self.mdnrnn.hidden, cfg.controller_hidden,
+                                              z_only=cfg.controller_inputs == "z")
         self.workers = default_workers(cfg.collect_workers, ctx.env_info)
         self.setup = PolicySetup(
             env_info=ctx.env_info, spec=self.spec, mdnrnn_path=str(ctx.paths.mdnrnn),
             vae_path=str(vae_path) if vae_path else None, img_size=cfg.vae_img_size,
-            max_episode_steps=cfg.max_episode_steps, frame_skip=cfg.frame_skip,
+            max_episode_steps=cfg.fitness_max_steps or cfg.max_episode_steps,
+            frame_skip=cfg.frame_skip, no_progress_steps=cfg.no_progress_steps,
             # a batch of 32 frames already amortises V; more envs only cost memory
             envs_per_worker=min(32, math.ceil(cfg.cma_pop_size * cfg.rollouts_per_candidate
                                               / self.workers)),
@@ -234,6 +236,9 @@ class ControllerTrainer:
         cfg, s, gen = self.cfg, self.state, self.es.generation
         cap = self.ctx.extra.get("max_generations")
         if s.stop_reason or (cap is not None and gen >= int(cap)):
+            return None
+        if gen and cfg.cma_max_minutes and s.seconds >= 60.0 * cfg.cma_max_minutes:
+            s.stop_reason = f"time budget of {cfg.cma_max_minutes:g} min spent"
             return None
         if gen < cfg.cma_generations:
             return "dream" if cfg.train_in_dream else "real"

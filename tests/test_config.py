@@ -87,3 +87,11 @@ def test_stages_are_put_in_pipeline_order() -> None:
 
 def test_run_dir_default_is_named_after_env() -> None:
     assert str(WorldModelConfig(env="ALE/Pong-v5").run_dir()).endswith("ALE_Pong-v5_worldmodel")
+
+
+@pytest.mark.parametrize("field,value", [("controller_inputs", "h"), ("eval_point", "worst"),
+                                         ("no_progress_steps", -1), ("cma_max_minutes", -2.0),
+                                         ("fitness_max_steps", -5)])
+def test_controller_budget_options_reject_bad_values(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field.replace("_", "-")):
+        WorldModelConfig(**{field: value})

@@ -102,6 +102,11 @@ class WorldModelConfig:
     # Wall-clock cap on CMA-ES (0: none): training stops after the generation that spends
     # it, evaluates, and the pipeline goes on. A CPU preset can then promise its budget.
     cma_max_minutes: float = 0.0
+    # Which controller the periodic evaluations score (and controller_best.pt may keep):
+    # "best", the generation's top candidate (paper), or "mean", CMA-ES's mean. With noisy
+    # returns (LunarLander's random terrain and wind) the top candidate is often a lucky
+    # draw; the mean is pycma's own estimate of the optimum under noise (xfavorite).
+    eval_point: str = "best"
     no_progress_steps: int = 0
 
     # --- eval ----------------------------------------------------------------------
@@ -117,6 +122,7 @@ class WorldModelConfig:
         _choice("device", self.device, ("auto", "cpu", "cuda"))
         _choice("obs", self.obs, ("auto", "pixels", "state"))
         _choice("controller_inputs", self.controller_inputs, ("zh", "z"))
+        _choice("eval_point", self.eval_point, ("best", "mean"))
         self.stages()  # raises on unknown names
         if self.vae_img_size not in (32, 64):
             raise ConfigError(

@@ -81,3 +81,24 @@ def test_checkpoint_round_trip_and_foreign_dicts() -> None:
                 {**d, "params": torch.zeros(3)}):
         with pytest.raises(CheckpointError):
             controller_from_checkpoint(bad)
+
+
+def test_z_only_controller_reads_z_and_ignores_h() -> None:
+    """The V-only ablation: 32*3+3 = 99 params on CarRacing, and h cannot change an action."""
+    spec = ControllerSpec(32 + 256, "continuous", 3, (-1, 0, 0), (1, 1, 1), z_dim=32,
+                          z_only=True)
+    assert spec.num_params == 99 and spec.read_dim == 32
+    g = torch.Generator().manual_seed(0)
+    params = torch.randn(4, spec.num_params, generator=g)
+    feats = torch.randn(4, 288, generator=g)
+    other_h = feats.clone()
+    other_h[:, 32:] = torch.randn(4, 256, generator=g) * 10
+    assert torch.equal(controller_act(params, feats, spec), controller_act(params, other_h, spec))
+    other_z = feats.clone()
+    other_z[:, :32] += 1.0
+    assert not torch.equal(controller_act(params, feats, spec),
+                           controller_act(params, other_z, spec))
+    p, back, _ = controller_from_checkpoint(controller_checkpoint(params[0], spec, 1.0, 2))
+    assert back == spec and back.num_params == 99
+    with pytest.raises(ValueError):
+        ControllerSpec(8, "discrete", 2, z_only=True)  # z_only without z_dim

@@ -75,3 +75,27 @@ def test_pixel_policy_runs_vae_on_frames() -> None:
     out = run_episodes(policy, envs, params, [1, 2], capture=(1,))
     assert (out.lengths > 0).all() and len(out.frames[1]) == out.lengths[1]
     assert out.frames[1][0].shape == (400, 600, 3)  # the native render, for videos
+
+
+class _NoRewardEnv:
+    """An env whose episodes last 100 steps and pay a reward only at steps 10 and 20."""
+
+    def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict]:
+        self.t = 0
+        return np.zeros(4, dtype=np.float32), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        reward = 1.0 if self.t in (10, 20) else -0.1
+        return np.zeros(4, dtype=np.float32), reward, False, self.t >= 100, {}
+
+
+def test_no_progress_cut_ends_stalled_episodes_and_keeps_their_return() -> None:
+    params = _params(2)
+    whole = run_episodes(_policy(), [_NoRewardEnv()], params, [0, 1])
+    assert whole.lengths.tolist() == [100, 100]
+    cut = run_episodes(_policy(), [_NoRewardEnv(), _NoRewardEnv()], params, [0, 1],
+                       no_progress_steps=15)
+    # rewards at 10 and 20 reset the count; then 15 steps without one end it at 35
+    assert cut.lengths.tolist() == [35, 35]
+    np.testing.assert_allclose(cut.returns, 2.0 - 0.1 * 33)

@@ -129,3 +129,25 @@ def test_dream_training_with_real_finetune(tmp_path: Path) -> None:
     assert 0 < m["dream_score"] <= 50 and m["dream_steps"] > 0
     phases = safe_torch_load(paths.cma_state / STATE_FILE)["trainer"]["phase"]
     assert phases[:3] == [False] * 3 and all(phases[3:])
+
+
+def test_time_budget_stops_training_and_still_saves_the_best(tmp_path: Path) -> None:
+    paths = make_run(tmp_path)
+    m = run_train_controller(make_ctx(paths, cma_generations=500, cma_max_minutes=1e-4,
+                                      eval_every=100))
+    assert 1 <= m["generations"] < 500 and "time budget" in m["stopped_early"]
+    assert paths.controller.exists() and m["best_eval_generation"] == m["generations"]
+
+
+def test_eval_point_mean_scores_the_cma_mean_and_z_only_keeps_c_small(tmp_path: Path) -> None:
+    paths = make_run(tmp_path)
+    m = run_train_controller(make_ctx(paths, cma_generations=6, eval_every=6, eval_rollouts=8,
+                                      max_episode_steps=200, eval_point="mean",
+                                      controller_inputs="z"))
+    params, spec, meta = load_controller(paths.controller)
+    assert spec.z_only and spec.num_params == params.numel() == 4 * 2 + 2
+    # one evaluation, after generation 6: it scored (and kept) CMA-ES's mean, no candidate
+    state = safe_torch_load(paths.cma_state / STATE_FILE)
+    assert meta["generation"] == 6
+    np.testing.assert_allclose(params.numpy(), state["cma"]["mean"].numpy(), rtol=1e-6)
+    assert m["best_eval_mean"] > 50  # a linear C on CartPole's state balances quickly

@@ -280,7 +280,10 @@ class ControllerTrainer:
             return
         if s.evals and s.evals[-1][0] == gen:
             return
-        best = params[int(np.argmax(fitness))]
+        if cfg.eval_point == "mean":  # the search distribution's centre, not one draw
+            best = torch.as_tensor(self.es.mean, dtype=torch.float32)
+        else:
+            best = params[int(np.argmax(fitness))]
         mean, std, dream = self.evaluate(best)
         s.evals.append((gen, mean, std, dream))
         self.ctx.logger.scalars({"eval_mean": mean, "eval_std": std}, gen, prefix="controller/")

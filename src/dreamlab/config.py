@@ -107,6 +107,9 @@ class WorldModelConfig:
     # returns (LunarLander's random terrain and wind) the top candidate is often a lucky
     # draw; the mean is pycma's own estimate of the optimum under noise (xfavorite).
     eval_point: str = "best"
+    # C reads z standardised by its mean and std over the collected episodes (ES practice):
+    # CMA-ES starts isotropic, so badly scaled inputs cost it many generations.
+    standardize_z: bool = False
     no_progress_steps: int = 0
 
     # --- eval ----------------------------------------------------------------------
@@ -214,6 +217,15 @@ ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("CartPole-v1", "full"): dict(obs="pixels"),
     ("ALE/Pong-v5", "quick"): dict(num_random_rollouts=20, max_episode_steps=300),
     ("ALE/Breakout-v5", "quick"): dict(num_random_rollouts=20, max_episode_steps=300),
+    # Pong medium sized for about an hour on a 2-core CPU (the generic medium's 1,000
+    # full-length rollouts would take V most of a day there): whole games, C on
+    # standardised z trained on the real return, CMA-ES capped at 25 minutes.
+    ("ALE/Pong-v5", "medium"): dict(
+        num_random_rollouts=40, vae_epochs=3, mdnrnn_epochs=5, train_in_dream=False,
+        controller_inputs="z", standardize_z=True, eval_point="mean", cma_pop_size=16,
+        rollouts_per_candidate=1, cma_generations=200, cma_max_minutes=25, eval_every=5,
+        eval_rollouts=4,
+    ),
     ("CarRacing-v3", "quick"): dict(num_random_rollouts=16, max_episode_steps=200,
                                     dream_max_steps=200),
 }

@@ -12,6 +12,7 @@ from dreamlab.models.controller import (
     controller_act,
     controller_checkpoint,
     controller_from_checkpoint,
+    controller_logits,
 )
 
 DISCRETE = ControllerSpec(input_dim=5, action_kind="discrete", action_dim=3)
@@ -102,3 +103,20 @@ def test_z_only_controller_reads_z_and_ignores_h() -> None:
     assert back == spec and back.num_params == 99
     with pytest.raises(ValueError):
         ControllerSpec(8, "discrete", 2, z_only=True)  # z_only without z_dim
+
+
+def test_standardised_inputs_equal_a_controller_on_standardised_features() -> None:
+    mean, std = (0.5, -1.0, 0.0), (0.1, 2.0, 1.0)
+    spec = ControllerSpec(3 + 2, "discrete", 4, z_dim=3, z_mean=mean, z_std=std)
+    plain = ControllerSpec(3 + 2, "discrete", 4)
+    g = torch.Generator().manual_seed(1)
+    params = torch.randn(6, spec.num_params, generator=g)
+    feats = torch.randn(6, 5, generator=g)
+    manual = feats.clone()
+    manual[:, :3] = (feats[:, :3] - torch.tensor(mean)) / torch.tensor(std)
+    torch.testing.assert_close(controller_logits(params, feats, spec),
+                               controller_logits(params, manual, plain))
+    _, back, _ = controller_from_checkpoint(controller_checkpoint(params[0], spec, 0.0, 1))
+    assert back == spec
+    with pytest.raises(ValueError):
+        ControllerSpec(5, "discrete", 4, z_dim=3, z_mean=(0.0,), z_std=(1.0,))

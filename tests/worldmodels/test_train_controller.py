@@ -143,9 +143,10 @@ def test_eval_point_mean_scores_the_cma_mean_and_z_only_keeps_c_small(tmp_path: 
     paths = make_run(tmp_path)
     m = run_train_controller(make_ctx(paths, cma_generations=6, eval_every=6, eval_rollouts=8,
                                       max_episode_steps=200, eval_point="mean",
-                                      controller_inputs="z"))
+                                      controller_inputs="z", standardize_z=True))
     params, spec, meta = load_controller(paths.controller)
     assert spec.z_only and spec.num_params == params.numel() == 4 * 2 + 2
+    assert len(spec.z_mean) == 4 and min(spec.z_std) > 0  # from make_run's latent store
     # one evaluation, after generation 6: it scored (and kept) CMA-ES's mean, no candidate
     state = safe_torch_load(paths.cma_state / STATE_FILE)
     assert meta["generation"] == 6

@@ -35,6 +35,10 @@ class ControllerSpec:
         ablation (section 3.4, 632 +- 251 on CarRacing). Callers still pass [z, h]; C
         slices, so the rollout code is the same for both. Its search space shrinks from
         (z+h)*a to z*a, which CMA-ES explores in far fewer generations.
+    z_mean, z_std: when given, C reads (z - z_mean) / z_std instead of z (input
+        standardisation, as ARS and ES practice do). CMA-ES starts isotropic, so inputs of
+        very different scales (LunarLander's bounds make velocities ~0.1 and leg contacts
+        +-1) leave it searching a badly conditioned space for many generations.
     """
 
     input_dim: int
@@ -45,6 +49,8 @@ class ControllerSpec:
     hidden: int = 0
     z_dim: int = 0
     z_only: bool = False
+    z_mean: tuple[float, ...] = ()
+    z_std: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action_kind not in ("discrete", "continuous"):
@@ -57,6 +63,11 @@ class ControllerSpec:
             raise ValueError("continuous controllers need low and high for every action dim")
         if self.z_only and not 1 <= self.z_dim <= self.input_dim:
             raise ValueError(f"z_only needs 1 <= z_dim <= input_dim, got {self}")
+        if (self.z_mean or self.z_std) and not (
+            len(self.z_mean) == len(self.z_std) == self.z_dim >= 1
+            and min(self.z_std) > 0
+        ):
+            raise ValueError(f"z_mean and z_std need z_dim entries, std > 0: {self}")
 
     @property
     def read_dim(self) -> int:
@@ -88,11 +99,14 @@ class ControllerSpec:
             hidden=int(d.get("hidden", 0)),
             z_dim=int(d.get("z_dim", 0)),
             z_only=bool(d.get("z_only", False)),
+            z_mean=tuple(float(v) for v in d.get("z_mean", ())),
+            z_std=tuple(float(v) for v in d.get("z_std", ())),
         )
 
     @classmethod
     def for_action(cls, action: Any, z_dim: int, h_dim: int, hidden: int = 0,
-                   z_only: bool = False) -> ControllerSpec:
+                   z_only: bool = False, z_mean: tuple[float, ...] = (),
+                   z_std: tuple[float, ...] = ()) -> ControllerSpec:
         """Spec for an env's action interface (anything with kind, n, low, high, such as
         dreamlab.envs.ActionSpec; duck-typed so that models never imports envs)."""
         return cls(
@@ -104,6 +118,8 @@ class ControllerSpec:
             hidden=hidden,
             z_dim=z_dim,
             z_only=z_only,
+            z_mean=tuple(z_mean),
+            z_std=tuple(z_std),
         )
 
 
@@ -132,6 +148,11 @@ def controller_logits(params: torch.Tensor, features: torch.Tensor,
         )
     parts = _unpack(params.to(features.dtype), spec)
     x = features[:, :spec.read_dim]
+    if spec.z_mean:
+        k = spec.z_dim
+        mean = torch.tensor(spec.z_mean, dtype=x.dtype, device=x.device)
+        std = torch.tensor(spec.z_std, dtype=x.dtype, device=x.device)
+        x = torch.cat([(x[:, :k] - mean) / std, x[:, k:]], dim=1)
     for k in range(0, len(parts), 2):
         x = torch.einsum("ni,nio->no", x, parts[k]) + parts[k + 1]
         if k + 2 < len(parts):

@@ -55,7 +55,7 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
                    "rollouts_per_candidate", "train_in_dream", "temperature", "dream_max_steps",
                    "done_threshold", "eval_every", "eval_rollouts", "real_finetune_s",
                    "controller_hidden", "controller_inputs", "fitness_max_steps",
-                   "no_progress_steps", "cma_max_minutes", "eval_point"),
+                   "no_progress_steps", "cma_max_minutes", "eval_point", "standardize_z"),
     "eval": ("seed", "eval_episodes", "save_videos"),
 }
 
@@ -64,7 +64,7 @@ ITERATED_FIELDS = ("iteration_rollouts", "explore_noise")  # collect of passes >
 # Fields added after runs were already on disk: left out of the fingerprint at their
 # default, so a run made before they existed is not retrained for nothing.
 LATE_FIELDS = {"controller_inputs": "zh", "fitness_max_steps": 0, "no_progress_steps": 0,
-               "cma_max_minutes": 0.0, "eval_point": "best"}
+               "cma_max_minutes": 0.0, "eval_point": "best", "standardize_z": False}
 
 
 def stage_fingerprint(cfg: WorldModelConfig, name: str, iteration: int = 0) -> dict[str, Any]:

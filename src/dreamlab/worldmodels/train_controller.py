@@ -100,6 +100,18 @@ class TrainerState:
         return s
 
 
+def latent_moments(ctx: StageContext, max_episodes: int = 500) -> tuple[tuple[float, ...],
+                                                                          tuple[float, ...]]:
+    """Per-dim mean and std of z (V's mean, or the normalised state) over the latent
+    store's episodes (the first max_episodes), for C's input standardisation."""
+    store = ctx.open_store(ctx.paths.latents, "encode", "latent store")
+    mus = [store.load(i, keys=["mu"])["mu"].astype(np.float64)
+           for i in range(min(len(store), max_episodes))]
+    z = np.concatenate(mus)
+    std = np.maximum(z.std(axis=0), 1e-3)  # a constant dim stays (almost) unscaled
+    return tuple(z.mean(axis=0).tolist()), tuple(std.tolist())
+
+
 class ControllerTrainer:
     """Holds what one run of the stage needs: V/M, the spec, the evaluators, the state."""
 
@@ -115,9 +127,11 @@ class ControllerTrainer:
         self.device = ctx.device.device
         vae_path = ctx.paths.vae if ctx.uses_vae else None
         _, self.mdnrnn = load_world_model(vae_path, ctx.paths.mdnrnn, self.device)
+        z_mean, z_std = latent_moments(ctx) if cfg.standardize_z else ((), ())
         self.spec = ControllerSpec.for_action(ctx.env_info.action, self.mdnrnn.z_dim,
                                               self.mdnrnn.hidden, cfg.controller_hidden,
-                                              z_only=cfg.controller_inputs == "z")
+                                              z_only=cfg.controller_inputs == "z",
+                                              z_mean=z_mean, z_std=z_std)
         self.workers = default_workers(cfg.collect_workers, ctx.env_info)
         self.setup = PolicySetup(
             env_info=ctx.env_info, spec=self.spec, mdnrnn_path=str(ctx.paths.mdnrnn),

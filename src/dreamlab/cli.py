@@ -31,6 +31,13 @@ HELP = {
     "max_disk_gb": "refuse or stop collection beyond this many GB (0: free space)",
     "data_ram_gb": "RAM budget of the streaming data loaders",
     "vae_img_size": "32 or 64 px frames for V",
+    "controller_inputs": "zh: C reads [z, h] (paper); z: z only (the V-only ablation)",
+    "standardize_z": "C reads z standardised by the collected episodes' mean and std",
+    "eval_point": "periodic evaluations score the generation's best candidate or CMA's mean",
+    "cma_max_minutes": "stop CMA-ES after this many minutes (0: no limit)",
+    "fitness_max_steps": "cap real-env training rollouts at N steps (0: the episode limit)",
+    "no_progress_steps": "end a training rollout after N steps without a positive reward",
+    "iterations": "passes of collect-with-C, refit V and M, retrain C (paper section 5)",
 }
 
 

@@ -95,3 +95,15 @@ def test_run_dir_default_is_named_after_env() -> None:
 def test_controller_budget_options_reject_bad_values(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field.replace("_", "-")):
         WorldModelConfig(**{field: value})
+
+
+def test_lunarlander_medium_is_the_measured_experiment_preset() -> None:
+    """`--env LunarLander-v3 --mode medium` (and curricula at medium) train the agent
+    that benchmarks/learning.py measured from configs/experiments/lunarlander_state.yaml."""
+    from pathlib import Path
+
+    yaml = Path(__file__).resolve().parent.parent / "configs/experiments/lunarlander_state.yaml"
+    measured = resolve_config(yaml_path=yaml).to_dict()
+    medium = resolve_config("medium", overrides={"env": "LunarLander-v3"}).to_dict()
+    differ = {k for k in measured if measured[k] != medium[k]}
+    assert differ <= {"mode", "vae_epochs"}, differ  # V is skipped for state envs

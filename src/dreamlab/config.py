@@ -217,6 +217,14 @@ ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("CartPole-v1", "full"): dict(obs="pixels"),
     ("ALE/Pong-v5", "quick"): dict(num_random_rollouts=20, max_episode_steps=300),
     ("ALE/Breakout-v5", "quick"): dict(num_random_rollouts=20, max_episode_steps=300),
+    # LunarLander medium is configs/experiments/lunarlander_state.yaml (a test keeps the
+    # two equal): C linear on standardised z, trained on the real return for <= 40 min.
+    ("LunarLander-v3", "medium"): dict(
+        obs="state", num_random_rollouts=200, mdnrnn_epochs=10, mdnrnn_hidden=64,
+        train_in_dream=False, controller_inputs="z", standardize_z=True, eval_point="mean",
+        cma_pop_size=32, cma_sigma0=0.5, rollouts_per_candidate=8, cma_generations=400,
+        cma_max_minutes=40, eval_every=10, eval_rollouts=32,
+    ),
     # Pong medium sized for about an hour on a 2-core CPU (the generic medium's 1,000
     # full-length rollouts would take V most of a day there): whole games, C on
     # standardised z trained on the real return, CMA-ES capped at 25 minutes.

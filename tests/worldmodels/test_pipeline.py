@@ -166,6 +166,12 @@ def test_iterations_collect_with_the_controller_and_refit(tmp_path) -> None:
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["stages"]["mdnrnn@1"]["fingerprint"]["iteration"] == 1
     assert manifest["stages"]["collect@1"]["metrics"]["iteration_episodes"] == 3
+    # each pass keeps its own evaluation snapshots; the final eval reports the last pass's
+    snaps = sorted(p.name for p in (run / "snapshots").glob("*.json"))
+    assert any(n.startswith("gen_") for n in snaps) and any(n.startswith("pass1_") for n in snaps)
+    result = json.loads((run / "evaluation_results.json").read_text())
+    pass1 = json.loads(sorted((run / "snapshots").glob("pass1_gen_*.json"))[-1].read_text())
+    assert result["controller_evals"][-1]["eval_mean"] == pass1["eval_mean"]
     before = _mtimes(run)
     again = Pipeline(cfg).run()
     assert all(r["status"] == "skipped (done)" for r in again)

@@ -100,6 +100,12 @@ class StageContext:
         """Seed of one random source, stable across resumes and stage-only runs."""
         return derive_seed(self.cfg.seed, self.iteration, *names)
 
+    @property
+    def snapshot_prefix(self) -> str:
+        """Name prefix of this pass's controller snapshots: pass 0 writes gen_XXXX.json
+        (as before iterations existed), pass k >= 1 passk_gen_XXXX.json beside them."""
+        return f"pass{self.iteration}_" if self.iteration else ""
+
     def open_store(self, path: Path, stage: str, what: str) -> Any:
         """The episode store at `path`, which stage `stage` writes; missing or empty is
         one StageInputError naming that stage."""

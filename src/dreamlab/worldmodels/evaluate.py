@@ -126,11 +126,12 @@ def _dream_video(ctx: StageContext, vae: Any, mdnrnn: Any, spec: Any, params: to
 
 def _controller_evals(ctx: StageContext) -> list[dict[str, Any]]:
     """The controller stage's periodic evaluations, dream and real side by side per
-    generation (snapshots/gen_*.json; plots/dream_vs_real.png draws the same numbers)."""
+    generation (snapshots/gen_*.json; plots/dream_vs_real.png draws the same numbers),
+    of the pass whose controller is being evaluated."""
     import json
 
     rows = []
-    for path in sorted(ctx.paths.snapshots.glob("gen_*.json")):
+    for path in sorted(ctx.paths.snapshots.glob(f"{ctx.snapshot_prefix}gen_*.json")):
         try:
             snap = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

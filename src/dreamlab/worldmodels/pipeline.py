@@ -106,7 +106,7 @@ class StageSpec:
     outputs: Callable[[StageContext], list[Path]]
     # Resumable partial state that belongs to one attempt: kept when a cut-off stage
     # continues, removed when the stage must start over (its inputs or config changed).
-    scratch: Callable[[RunPaths], list[Path]] = lambda paths: []
+    scratch: Callable[[StageContext], list[Path]] = lambda ctx: []
 
 
 def _stage_specs() -> dict[str, StageSpec]:
@@ -131,11 +131,12 @@ def _stage_specs() -> dict[str, StageSpec]:
         StageSpec("collect", run_collect, (), lambda c: [c.paths.raw_data]),
         StageSpec("vae", run_train_vae, ("collect",), vae_out),
         StageSpec("encode", run_encode, ("collect", "vae"), lambda c: [c.paths.latents],
-                  scratch=lambda p: [p.latents]),
+                  scratch=lambda c: [c.paths.latents]),
         StageSpec("mdnrnn", run_train_mdnrnn, ("encode",), lambda c: [c.paths.mdnrnn]),
         StageSpec("controller", run_train_controller, ("vae", "mdnrnn"),
                   lambda c: [c.paths.controller],
-                  scratch=lambda p: [p.cma_state, *p.snapshots.glob("gen_*.json")]),
+                  scratch=lambda c: [c.paths.cma_state,
+                                     *c.paths.snapshots.glob(f"{c.snapshot_prefix}gen_*.json")]),
         # eval loads V and M beside C, so a truncated vae.pt/mdnrnn.pt is caught up front
         StageSpec("eval", run_evaluate, ("vae", "mdnrnn", "controller"), eval_out),
     ]
@@ -257,7 +258,7 @@ class Pipeline:
         _check_needs(manifest, name, [stage_key(n, ctx.iteration) for n in spec.needs])
         continuing = manifest.status(name) in ("running", "failed") and same_config
         if not continuing:
-            for path in spec.scratch(self.paths):
+            for path in spec.scratch(ctx):
                 _remove(path)
         seed_everything(ctx.seed(spec.name))
         manifest.mark_running(name, fingerprint)

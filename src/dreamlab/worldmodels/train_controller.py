@@ -312,7 +312,8 @@ class ControllerTrainer:
                  "(best %.1f at gen %d)", gen, fitness.max(), fitness.mean(), mean, std,
                  "" if math.isnan(dream) else f", dream {dream:.1f}", s.best_eval_mean,
                  s.best_eval_gen)
-        atomic_write_json(self.ctx.paths.snapshots / f"gen_{gen:04d}.json", {
+        name = f"{self.ctx.snapshot_prefix}gen_{gen:04d}.json"
+        atomic_write_json(self.ctx.paths.snapshots / name, {
             "generation": gen, "phase": s.phase[-1] if s.phase else "",
             "fitness_best": float(np.max(fitness)), "fitness_mean": float(np.mean(fitness)),
             "eval_mean": mean, "eval_std": std, "eval_rollouts": cfg.eval_rollouts,

@@ -99,6 +99,7 @@ class WorldModelConfig:
     # without a positive reward (0: never). On CarRacing most early candidates leave the
     # road within ~100 steps and would spend the rest of 1000 rendered steps at -0.1 each.
     fitness_max_steps: int = 0
+    no_progress_steps: int = 0
     # Wall-clock cap on CMA-ES (0: none): training stops after the generation that spends
     # it, evaluates, and the pipeline goes on. A CPU preset can then promise its budget.
     cma_max_minutes: float = 0.0
@@ -110,7 +111,6 @@ class WorldModelConfig:
     # C reads z standardised by its mean and std over the collected episodes (ES practice):
     # CMA-ES starts isotropic, so badly scaled inputs cost it many generations.
     standardize_z: bool = False
-    no_progress_steps: int = 0
 
     # --- eval ----------------------------------------------------------------------
     eval_episodes: int = 10

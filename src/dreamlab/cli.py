@@ -1,8 +1,13 @@
-"""The `dreamlab` command: run, envs, doctor (and the commands of later issues).
+"""The `dreamlab` command: one subcommand per algorithm, plus eval, curriculum, report,
+envs and doctor.
 
-Flags of `run` are generated from WorldModelConfig, so a new field is a new flag with
-the same name (`num_random_rollouts` <-> `--num-random-rollouts`). Every error a user
-can cause is one line with a hint and exit code 2; `--debug` shows the traceback.
+Algorithm subcommands are generated from the table in `algorithms.py` and from each
+algorithm's config class: every field is a flag of the same name
+(`num_random_rollouts` <-> `--num-random-rollouts`) whose help text and default come from
+the field's metadata. `dreamlab run` stays as World Models' alias (the seeds' users type
+it). Nothing here imports torch until a command runs, so every `--help` is fast. Every
+error a user can cause is one line with a hint and exit code 2; `--debug` shows the
+traceback.
 """
 
 from __future__ import annotations
@@ -11,34 +16,18 @@ import argparse
 import errno
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from dreamlab.config import WorldModelConfig, field_types, parse_bool_flag, resolve_config
-from dreamlab.errors import DreamlabError
+from dreamlab.algorithms import ALGORITHMS, Algorithm, available, get_algorithm
+from dreamlab.config.base import field_types, load_yaml, parse_bool_flag, resolve_config
+from dreamlab.errors import ConfigError, DreamlabError
 
 log = logging.getLogger("dreamlab")
 
-# Help strings for the flags a new user reaches for first (seeds/002 and seeds/000).
-HELP = {
-    "env": "Gymnasium id; old ids (CarRacing-v2, PongNoFrameskip-v4) are mapped",
-    "mode": "preset: quick (minutes on a CPU), medium, full (paper scale)",
-    "stage": "'all' or a comma list of collect,vae,encode,mdnrnn,controller,eval",
-    "checkpoint_dir": "run directory (default runs/<env>_worldmodel)",
-    "obs": "pixels or state observations (auto: the env's own, CartPole: pixels)",
-    "train_in_dream": "train C in M's dream (else in the real env)",
-    "temperature": "dream temperature tau (paper section 4.4)",
-    "max_disk_gb": "refuse or stop collection beyond this many GB (0: free space)",
-    "data_ram_gb": "RAM budget of the streaming data loaders",
-    "vae_img_size": "32 or 64 px frames for V",
-    "controller_inputs": "zh: C reads [z, h] (paper); z: z only (the V-only ablation)",
-    "standardize_z": "C reads z standardised by the collected episodes' mean and std",
-    "eval_point": "periodic evaluations score the generation's best candidate or CMA's mean",
-    "cma_max_minutes": "stop CMA-ES after this many minutes (0: no limit)",
-    "fitness_max_steps": "cap real-env training rollouts at N steps (0: the episode limit)",
-    "no_progress_steps": "end a training rollout after N steps without a positive reward",
-    "iterations": "passes of collect-with-C, refit V and M, retrain C (paper section 5)",
-}
+# Flags every algorithm command has besides its config fields.
+COMMON_FLAGS = ("config", "resume", "mode", "debug")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,37 +38,66 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type = WorldModelConfig,
+def add_config_flags(parser: argparse.ArgumentParser, cls: type,
                      skip: tuple[str, ...] = ()) -> None:
-    """One flag per config field; default None so only flags actually given override."""
-    for name, typ in field_types(cls).items():
-        if name in skip:
+    """One flag per config field; default None so only flags actually given override.
+    The help line is the field's metadata plus its default."""
+    types_ = field_types(cls)
+    for f in fields(cls):
+        if f.name in skip:
             continue
-        flag = "--" + name.replace("_", "-")
-        default = getattr(cls, name, None)
-        help_text = f"{HELP.get(name, '')} [default {default}]".strip()
+        typ = types_[f.name]
+        flag = "--" + f.name.replace("_", "-")
+        text = f.metadata.get("help", "")
+        choices = f.metadata.get("choices")
+        help_text = f"{text} [default {f.default}]".strip()
         if typ is bool:
             # --amp, --amp true, --amp False and --no-amp all work (seeds/000 wrote `--amp True`).
             parser.add_argument(flag, type=parse_bool_flag, nargs="?", const=True, default=None,
                                 help=help_text, metavar="BOOL")
-            parser.add_argument("--no-" + name.replace("_", "-"), dest=name,
+            parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name,
                                 action="store_false", help=argparse.SUPPRESS)
         else:
-            parser.add_argument(flag, type=typ, default=None, help=help_text,
-                                metavar=typ.__name__.upper())
+            metavar = "|".join(str(c) for c in choices) if choices else typ.__name__.upper()
+            parser.add_argument(flag, type=typ, default=None, help=help_text, metavar=metavar)
+
+
+def add_algorithm_parser(sub: Any, algo: Algorithm, name: str, help_text: str) -> None:
+    cls = algo.config_class()
+    p = sub.add_parser(name, help=help_text, description=f"{algo.summary}. Precedence: the "
+                       "--mode preset < --config YAML < flags. Re-run the same command (or "
+                       "--resume DIR) to resume.")
+    p.add_argument("--config", type=str, default=None, metavar="FILE",
+                   help="YAML file of config values (keys are the flag names)")
+    p.add_argument("--resume", type=str, default=None, metavar="DIR",
+                   help="continue the run in DIR (its saved config is the base)")
+    extra = getattr(cls, "EXTRA_FLAGS", None)
+    if extra is not None:  # an algorithm's aliases for its users' flags (seeds/003)
+        extra(p)
+    add_config_flags(p, cls)
+    p.set_defaults(algorithm=algo.name)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="dreamlab", description="Agents that learn a model of their world.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="dreamlab", description="Agents that learn a model of their world: "
+                     "World Models, Dreamer and PPO.")
+    # Its own dest: a subcommand's `--debug` (a config field) would otherwise overwrite it.
+    parser.add_argument("--debug", dest="global_debug", action="store_true",
+                        help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
+    for algo in available().values():
+        add_algorithm_parser(sub, algo, algo.name, f"train {algo.summary}")
+        for alias in algo.aliases:
+            add_algorithm_parser(sub, algo, alias, f"same as `dreamlab {algo.name}`")
 
-    run = sub.add_parser("run", help="train a World Models agent end to end (6 stages)")
-    run.add_argument("--config", type=str, default=None, help="YAML file of config values")
-    run.add_argument("--resume", type=str, default=None, metavar="DIR",
-                     help="continue the run in DIR (its saved config is the base)")
-    add_config_flags(run, skip=("debug",))
-
+    ev = sub.add_parser("eval", help="evaluate a finished run of any algorithm again",
+                        description="Load a run directory's final agent and evaluate it; "
+                                    "writes evaluation_results.json there.")
+    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev.add_argument("--episodes", type=int, default=None,
+                    help="evaluation episodes [default: the run's eval_episodes]")
+    ev.add_argument("--save-videos", action="store_true", help="write videos to RUN_DIR/videos")
     sub.add_parser("envs", help="list environments and which extra installs the rest")
     sub.add_parser("doctor", help="show device, CUDA, AMP/TF32, CPUs and free disk")
     from dreamlab.curriculum.commands import register as register_curriculum
@@ -88,49 +106,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overrides(args: argparse.Namespace, cls: type = WorldModelConfig) -> dict[str, Any]:
+def _overrides(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {name: getattr(args, name) for name in field_types(cls) if
             getattr(args, name, None) is not None}
 
 
-def resolve_run_config(args: argparse.Namespace) -> WorldModelConfig:
+def resolve_algorithm_config(args: argparse.Namespace, cls: type) -> Any:
+    """preset < YAML (--config, or the run's saved config.yaml with --resume) < flags."""
     from dreamlab.envs import resolve_env_id
 
-    overrides = _overrides(args)
+    overrides = _overrides(args, cls)
+    translate = getattr(cls, "translate_flags", None)
+    if translate is not None:
+        overrides.update(translate(args))
     yaml_path = args.config
+    file_values: dict[str, Any] | None = None
     if args.resume:
         run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise DreamlabError(f"--resume {run_dir}: no such run directory",
+                                "pass the directory a dreamlab training command created")
         saved = run_dir / "config.yaml"
         if not saved.exists():
             raise DreamlabError(f"--resume {run_dir}: no config.yaml there",
-                                "pass the run directory that `dreamlab run` created")
+                                "pass the run directory a dreamlab training command created")
         overrides.setdefault("checkpoint_dir", str(run_dir))
         if yaml_path is None:
             yaml_path = str(saved)
+    if yaml_path:
+        reader = getattr(cls, "read_yaml", None)
+        file_values = reader(yaml_path) if reader else load_yaml(yaml_path, cls)
     # Resolve an old env id once, so presets and the run dir use today's name.
     if "env" in overrides:
         overrides["env"] = resolve_env_id(overrides["env"])
-    elif yaml_path:
-        from dreamlab.config import load_yaml
-
-        env = load_yaml(yaml_path).get("env")
-        if env:
-            overrides["env"] = resolve_env_id(env)
-    overrides["debug"] = bool(args.debug)
-    return resolve_config(mode=overrides.get("mode", "quick"), yaml_path=yaml_path,
-                          overrides=overrides)
+    elif file_values and file_values.get("env"):
+        file_values["env"] = resolve_env_id(file_values["env"])
+    if args.debug:
+        overrides["debug"] = True
+    return resolve_config(cls, mode=overrides.get("mode", "quick"), yaml_path=None,
+                          overrides=overrides, file_values=file_values or {})
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from dreamlab.report.console import print_config, print_run_summary
-    from dreamlab.worldmodels.pipeline import Pipeline
+def resolve_run_config(args: argparse.Namespace) -> Any:
+    """World Models' config from parsed `dreamlab run` flags (kept for callers and tests)."""
+    return resolve_algorithm_config(args, get_algorithm("worldmodels").config_class())
 
-    cfg = resolve_run_config(args)
-    pipeline = Pipeline(cfg)
-    pipeline.preflight()  # a bad env or run dir is one line, not a config table and a line
-    print_config(cfg, title=f"dreamlab run ({cfg.mode}): {cfg.env}")
-    rows = pipeline.run()
-    print_run_summary(pipeline.paths, rows)
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dreamlab.report.console import print_config, print_train_result
+
+    algo = get_algorithm(args.algorithm)
+    cfg = resolve_algorithm_config(args, algo.config_class())
+    preflight = algo.preflight_fn()
+    if preflight is not None:  # a bad env or run dir is one line, before the config table
+        preflight(cfg)
+    print_config(cfg, title=f"dreamlab {algo.name} ({cfg.mode}): {cfg.env}")
+    result = algo.train_fn()(cfg)
+    print_train_result(result)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from dreamlab.report.console import print_evaluation
+    from dreamlab.runtime.rundir import read_run_algo
+
+    run_dir = Path(args.run_dir)
+    if args.episodes is not None and args.episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
+    algo = get_algorithm(read_run_algo(run_dir))
+    result = algo.evaluate_fn()(run_dir, args.episodes, args.save_videos)
+    print_evaluation(run_dir, result)
     return 0
 
 
@@ -148,7 +193,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "envs": cmd_envs, "doctor": cmd_doctor}
+COMMANDS = {"eval": cmd_eval, "envs": cmd_envs, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,11 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     make_streams_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_console_logging(debug=args.debug)
+    debug = bool(args.global_debug or getattr(args, "debug", False))
+    args.debug = debug
+    setup_console_logging(debug=debug)
+    handler = cmd_train if getattr(args, "algorithm", None) else COMMANDS[args.command]
     try:
-        return COMMANDS[args.command](args)
+        return handler(args)
     except DreamlabError as exc:
-        if args.debug:
+        if debug:
             raise
         msg = f"dreamlab: error: {exc.message}"
         if exc.hint:
@@ -172,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         # A full disk outside the atomic writers (an index append, a log line) is still
         # the user's to fix, not a bug: one line, and the run resumes once space is freed.
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or args.debug:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or debug:
             raise
         sys.stderr.write(f"dreamlab: error: disk full ({exc.strerror}) -> free some space, "
                          "then re-run the same command to resume\n")
@@ -182,3 +230,4 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+__all__ = ["ALGORITHMS", "build_parser", "main", "resolve_run_config"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dreamlab.errors import DiskBudgetError
+from dreamlab.runtime.stop import StopRule
 
 
 def _load_fake_runs() -> Any:
@@ -35,18 +36,18 @@ class FakePipeline:
     """
 
     calls: list[str] = []
-    extras: dict[str, dict[str, Any]] = {}
+    stops: dict[str, StopRule] = {}
     interrupt_on: str | None = None
     fail_on: str | None = None
 
-    def __init__(self, cfg: Any, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, cfg: Any, stop: StopRule | None = None) -> None:
         self.cfg = cfg
-        self.extra = extra or {}
+        self.stop = stop or StopRule()
 
     def run(self) -> list[dict[str, Any]]:
         env, run_dir = self.cfg.env, Path(self.cfg.checkpoint_dir)
         FakePipeline.calls.append(env)
-        FakePipeline.extras[env] = dict(self.extra)
+        FakePipeline.stops[env] = self.stop
         if env == FakePipeline.fail_on:
             raise DiskBudgetError("disk full while writing vae.pt", "free some space")
         if env == FakePipeline.interrupt_on:
@@ -61,7 +62,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> type[FakePipeline]:
     from dreamlab.worldmodels import pipeline
 
     monkeypatch.setattr(FakePipeline, "calls", [])
-    monkeypatch.setattr(FakePipeline, "extras", {})
+    monkeypatch.setattr(FakePipeline, "stops", {})
     monkeypatch.setattr(FakePipeline, "interrupt_on", None)
     monkeypatch.setattr(FakePipeline, "fail_on", None)
     monkeypatch.setattr(pipeline, "Pipeline", FakePipeline)

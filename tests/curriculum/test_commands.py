@@ -9,6 +9,7 @@ import pytest
 
 from dreamlab.curriculum.commands import parse_sets, register
 from dreamlab.errors import ConfigError, DreamlabError
+from dreamlab.runtime.stop import StopRule
 
 from .conftest import write_fake_run
 
@@ -49,8 +50,8 @@ def test_curriculum_command_runs_and_reports(tmp_path, fake_pipeline) -> None:
                   "--seed", "5"])
     assert code == 0
     assert fake_pipeline.calls == ["CartPole-v1", "Acrobot-v1"]
-    assert fake_pipeline.extras["Acrobot-v1"] == {
-        "target_score": -100.0, "patience": 2, "max_generations": 4, "visualize": False}
+    assert fake_pipeline.stops["Acrobot-v1"] == StopRule(
+        target_score=-100.0, patience=2, max_iterations=4)
     results = json.loads((out / "curriculum_results.json").read_text())
     assert results["curriculum"] == "two" and results["overrides"]["mdnrnn_hidden"] == 16
 

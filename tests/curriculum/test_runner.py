@@ -13,6 +13,7 @@ from dreamlab.curriculum.runner import (
 )
 from dreamlab.curriculum.spec import CLASSIC, EnvEntry, parse_curriculum
 from dreamlab.errors import ConfigError, EnvError
+from dreamlab.runtime.stop import StopRule
 
 SMALL = parse_curriculum({"name": "small", "envs": [
     {"env": "CartPole-v1", "target": 475, "obs": "state"},
@@ -100,21 +101,20 @@ def test_env_config_precedence_and_flag_mapping(tmp_path) -> None:
                      overrides={"cma_pop_size": 6, "vae_epochs": 3})
     options = CurriculumOptions(eval_every=2, episodes_per_eval=3, record_video=True,
                                 overrides={"vae_epochs": 5, "seed": 7})
-    cfg, extra = build_env_config(entry, options, tmp_path / "run")
+    cfg, stop = build_env_config(entry, options, tmp_path / "run")
     assert (cfg.env, cfg.obs, cfg.checkpoint_dir) == ("CartPole-v1", "state",
                                                       str(tmp_path / "run"))
     assert cfg.cma_pop_size == 6 and cfg.vae_epochs == 5 and cfg.seed == 7  # flags win
     assert cfg.cma_generations == 9 and cfg.eval_every == 2
     assert cfg.eval_rollouts == 3 and cfg.eval_episodes == 3 and cfg.save_videos
-    assert extra == {"target_score": 475.0, "patience": 4, "max_generations": 9,
-                     "visualize": False}
-    cfg, extra = build_env_config(EnvEntry("CartPole-v1", 475.0, obs="state"),
-                                  CurriculumOptions(max_generations=3), tmp_path / "r")
-    assert cfg.cma_generations == 3 and extra["max_generations"] == 3
-    assert extra["patience"] == 30
-    cfg, extra = build_env_config(EnvEntry("CartPole-v1", 475.0), CurriculumOptions(),
-                                  tmp_path / "r")
-    assert "max_generations" not in extra and cfg.cma_generations == 20  # the env preset
+    assert stop == StopRule(target_score=475.0, patience=4, max_iterations=9)
+    cfg, stop = build_env_config(EnvEntry("CartPole-v1", 475.0, obs="state"),
+                                 CurriculumOptions(max_generations=3), tmp_path / "r")
+    assert cfg.cma_generations == 3 and stop.max_iterations == 3
+    assert stop.patience == 30
+    cfg, stop = build_env_config(EnvEntry("CartPole-v1", 475.0), CurriculumOptions(),
+                                 tmp_path / "r")
+    assert stop.max_iterations == 0 and cfg.cma_generations == 20  # the env preset
 
 
 def test_bad_curriculum_flags_are_config_errors() -> None:
@@ -131,4 +131,3 @@ def test_visualize_without_a_display_says_so_once_and_keeps_going(
     lines = [r.getMessage() for r in dreamlab_log.records if "display" in r.getMessage()]
     assert len(lines) == 1 and "no display" in lines[0]
     assert result.count("done") == 3
-    assert fake_pipeline.extras["CartPole-v1"]["visualize"] is True

@@ -16,6 +16,7 @@ from dreamlab.models.mdnrnn import MDNRNN
 from dreamlab.runtime.atomic import atomic_torch_save, safe_torch_load
 from dreamlab.runtime.device import setup_device
 from dreamlab.runtime.logger import RunLogger
+from dreamlab.runtime.stop import StopRule
 from dreamlab.worldmodels.agent import load_controller
 from dreamlab.worldmodels.cmaes import CMAES
 from dreamlab.worldmodels.context import RunPaths, StageContext
@@ -39,7 +40,7 @@ def make_run(root: Path, latents: bool = True) -> RunPaths:
     return paths
 
 
-def make_ctx(paths: RunPaths, extra: dict | None = None, **cfg) -> StageContext:
+def make_ctx(paths: RunPaths, stop: StopRule | None = None, **cfg) -> StageContext:
     base = dict(env="CartPole-v1", obs="state", cma_pop_size=8, cma_generations=4,
                 rollouts_per_candidate=2, eval_every=2, eval_rollouts=4, train_in_dream=False,
                 collect_workers=1, seed=7, max_episode_steps=50)
@@ -47,7 +48,7 @@ def make_ctx(paths: RunPaths, extra: dict | None = None, **cfg) -> StageContext:
     return StageContext(cfg=WorldModelConfig(**base), paths=paths,
                         logger=RunLogger(paths.logs, enabled=False),
                         device=setup_device("cpu", num_threads=1), env_info=INFO,
-                        extra=extra or {})
+                        stop=stop or StopRule())
 
 
 def fitness_history(paths: RunPaths) -> np.ndarray:
@@ -110,13 +111,15 @@ def test_same_seed_same_history_and_new_models_restart(tmp_path: Path) -> None:
     assert m["generations"] == 1
 
 
-@pytest.mark.parametrize("extra", [{"target_score": 1.0}, {"max_generations": 2},
-                                   {"patience": 2}])
-def test_early_stop_hooks(tmp_path: Path, extra: dict) -> None:
+@pytest.mark.parametrize("stop", [StopRule(target_score=1.0), StopRule(max_iterations=2),
+                                  StopRule(patience=2)])
+def test_early_stop_rule(tmp_path: Path, stop: StopRule) -> None:
     paths = make_run(tmp_path)
-    m = run_train_controller(make_ctx(paths, extra=extra, cma_generations=20, eval_every=2))
+    m = run_train_controller(make_ctx(paths, stop=stop, cma_generations=20, eval_every=2))
     assert m["generations"] < 20
-    if "target_score" in extra:
+    if stop.max_iterations:
+        assert m["generations"] == 2
+    if stop.target_score is not None:
         assert m["generations"] == 2 and "stopped_early" in m
 
 

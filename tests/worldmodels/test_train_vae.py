@@ -116,7 +116,7 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path: Path, monkeypat
 
     write_raw(tmp_path / "cut")
     ctx = make_ctx(tmp_path / "cut", vae_epochs=2)
-    ctx.extra["snapshot_every_s"] = 0.0  # a snapshot after every optimizer step
+    ctx.snapshot_every_s = 0.0  # a snapshot after every optimizer step
     real_save = train_vae.save_snapshot
     calls = []
 

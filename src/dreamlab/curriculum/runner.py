@@ -28,6 +28,7 @@ from dreamlab.errors import ConfigError, DreamlabError, EnvError
 from dreamlab.report.artifacts import write_report
 from dreamlab.report.collect_results import collect_run
 from dreamlab.runtime.atomic import atomic_write_json, read_json
+from dreamlab.runtime.stop import StopRule
 
 log = logging.getLogger("dreamlab")
 
@@ -83,8 +84,8 @@ def display_available() -> bool:
 
 
 def build_env_config(entry: EnvEntry, options: CurriculumOptions,
-                     run_dir: Path) -> tuple[WorldModelConfig, dict[str, Any]]:
-    """The pipeline config and the controller's stopping rule (`ctx.extra`) of one env.
+                     run_dir: Path) -> tuple[WorldModelConfig, StopRule]:
+    """The pipeline config and the controller's stop rule of one env.
 
     Precedence: mode preset < per-env preset < YAML entry < curriculum flags, and the
     curriculum always sets the env, its obs mode and its run dir.
@@ -93,7 +94,7 @@ def build_env_config(entry: EnvEntry, options: CurriculumOptions,
     values.update(env=entry.env_id, obs=entry.obs, checkpoint_dir=str(run_dir))
     max_generations = options.max_generations or entry.max_generations
     if max_generations is not None:
-        # A cap on all generations: the dream budget and, via ctx.extra, any real-env
+        # A cap on all generations: the dream budget and, via the stop rule, any real-env
         # fine-tuning after it (train_controller.py).
         values["cma_generations"] = max_generations
     if options.eval_every is not None:
@@ -107,14 +108,9 @@ def build_env_config(entry: EnvEntry, options: CurriculumOptions,
     cfg = resolve_config(mode=options.mode, overrides=values)
     if options.visualize and display_available():
         cfg.save_videos = True  # the window plays the evaluation videos
-    extra: dict[str, Any] = {
-        "target_score": entry.target,
-        "patience": entry.patience or options.patience,
-        "visualize": options.visualize,
-    }
-    if max_generations is not None:
-        extra["max_generations"] = max_generations
-    return cfg, extra
+    stop = StopRule(target_score=entry.target, patience=entry.patience or options.patience,
+                    max_iterations=max_generations or 0)
+    return cfg, stop
 
 
 class CurriculumState:
@@ -222,12 +218,12 @@ def _run_entry(entry: EnvEntry, label: str, out_dir: Path, options: CurriculumOp
         state.mark(entry.env_id, "skipped", reason=f"{exc.message} ({exc.hint})")
         return False
     try:
-        cfg, extra = build_env_config(entry, options, run_dir)
+        cfg, stop = build_env_config(entry, options, run_dir)
         log.info("%s: target %g, %d generations at most, patience %d, run dir %s", label,
-                 entry.target, cfg.cma_generations, extra["patience"], run_dir)
+                 entry.target, cfg.cma_generations, stop.patience, run_dir)
         state.mark(entry.env_id, "running")
         t0 = time.monotonic()
-        wm_pipeline.Pipeline(cfg, extra).run()
+        wm_pipeline.Pipeline(cfg, stop).run()
     except DreamlabError as exc:
         reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
         log.error("%s: failed: %s; going on with the next env", label, reason)

@@ -9,7 +9,6 @@ from typing import Any
 
 from rich.table import Table
 
-from dreamlab.runtime.atomic import read_json
 from dreamlab.runtime.console import get_console, table_box
 
 
@@ -25,30 +24,6 @@ def print_config(cfg: Any, title: str) -> None:
     for left, right in zip(items[:half], items[half:] + [("", "")], strict=False):
         table.add_row(left[0], str(left[1]), right[0], str(right[1]))
     get_console().print(table)
-
-
-def print_run_summary(paths: Any, rows: list[dict[str, Any]]) -> None:
-    console = get_console()
-    table = Table(title="pipeline summary", box=table_box())
-    for col in ("stage", "status", "seconds", "outputs"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(row["stage"], row["status"], f"{row['seconds']:.1f}", row["outputs"])
-    console.print(table)
-    if paths.evaluation.exists():
-        res = read_json(paths.evaluation)
-        line = (f"real return {res['mean_return']:.1f} +- {res['std_return']:.1f} over "
-                f"{res['episodes']} episodes")
-        if res.get("dream_mean_return") is not None:
-            line += f" (dream {res['dream_mean_return']:.1f})"
-        console.print(line)
-        console.print(f"results: {paths.evaluation}")
-    videos = sorted(paths.videos.glob("*.mp4")) if paths.videos.exists() else []
-    if videos:
-        console.print(f"videos:  {paths.videos} ({len(videos)} mp4)")
-    if paths.plots.exists():
-        console.print(f"plots:   {paths.plots}")
-    console.print(f"logs:    tensorboard --logdir {paths.logs}")
 
 
 def print_envs() -> None:
@@ -94,3 +69,45 @@ def print_doctor(path: str | Path = ".") -> None:
     except ImportError:
         pass
     get_console().print(table)
+
+
+def print_train_result(result: Any) -> None:
+    """The end of any training command: its phases (if any), its evaluation, its files."""
+    from dreamlab.runtime.rundir import RunLayout
+
+    console = get_console()
+    layout = RunLayout(Path(result.run_dir))
+    if result.rows:
+        table = Table(title="summary", box=table_box())
+        for col in ("stage", "status", "seconds", "outputs"):
+            table.add_column(col)
+        for row in result.rows:
+            table.add_row(str(row["stage"]), str(row["status"]), f"{row['seconds']:.1f}",
+                          str(row.get("outputs", "")))
+        console.print(table)
+    if result.stop_reason:
+        console.print(f"stopped: {result.stop_reason}")
+    if layout.evaluation.exists():
+        print_evaluation(layout.root, None)
+    videos = sorted(layout.videos.glob("*.mp4")) if layout.videos.exists() else []
+    if videos:
+        console.print(f"videos:  {layout.videos} ({len(videos)} mp4)")
+    if layout.plots.exists():
+        console.print(f"plots:   {layout.plots}")
+    console.print(f"logs:    tensorboard --logdir {layout.logs}")
+
+
+def print_evaluation(run_dir: str | Path, result: Any) -> None:
+    """One line of return, read from evaluation_results.json when no result is given."""
+    from dreamlab.runtime.results import EvalResult
+
+    path = Path(run_dir) / "evaluation_results.json"
+    res = result if result is not None else EvalResult.read(path)
+    line = (f"return {res.mean_return:.1f} +- {res.std_return:.1f} over {res.episodes} "
+            "episodes")
+    dream = res.extra.get("dream_mean_return")
+    if dream is not None:
+        line += f" (dream {dream:.1f})"
+    console = get_console()
+    console.print(line)
+    console.print(f"results: {path}")

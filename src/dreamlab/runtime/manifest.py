@@ -60,7 +60,8 @@ class Manifest:
         return self.run_dir / MANIFEST_NAME
 
     @classmethod
-    def load_or_create(cls, run_dir: Path, config: dict[str, Any], seed: int) -> Manifest:
+    def load_or_create(cls, run_dir: Path, config: dict[str, Any], seed: int,
+                       algo: str = "worldmodels") -> Manifest:
         path = run_dir / MANIFEST_NAME
         if path.exists():
             return cls.load(run_dir)
@@ -70,6 +71,8 @@ class Manifest:
             user = "unknown"
         data = {
             "format_version": FORMAT_VERSION,
+            "algo": algo,
+            "status": "running",
             "created": _now(),
             "config": config,
             "seed": seed,
@@ -99,6 +102,17 @@ class Manifest:
     def save(self) -> None:
         self.data["updated"] = _now()
         atomic_write_json(self.path, self.data)
+
+    def set_status(self, status: str, outputs: list[Path] | None = None,
+                   **fields: Any) -> None:
+        """The run's own status (running, done, failed, interrupted) and, for step
+        trainers, its outputs with sizes and checksums."""
+        self.data["status"] = status
+        if outputs is not None:
+            self.data["outputs"] = {str(p.relative_to(self.run_dir)): describe_output(p)
+                                    for p in outputs if p.exists()}
+        self.data.update(fields)
+        self.save()
 
     def stage(self, name: str) -> dict[str, Any]:
         return self.data["stages"].get(name, {})

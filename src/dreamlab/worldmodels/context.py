@@ -16,14 +16,15 @@ from dreamlab.config import WorldModelConfig
 from dreamlab.errors import StageInputError
 from dreamlab.runtime.device import DeviceSetup
 from dreamlab.runtime.logger import RunLogger
+from dreamlab.runtime.rundir import RunLayout
 from dreamlab.runtime.seeding import derive_seed
+from dreamlab.runtime.snapshot import SNAPSHOT_EVERY_S
+from dreamlab.runtime.stop import StopRule
 
 
 @dataclass(frozen=True)
-class RunPaths:
-    """The run directory layout (DESIGN.md "Run directory"; names kept from seeds/002)."""
-
-    root: Path
+class RunPaths(RunLayout):
+    """World Models' files beside the common layout (names kept from seeds/002)."""
 
     @property
     def raw_data(self) -> Path:
@@ -54,28 +55,8 @@ class RunPaths:
         return self.root / "snapshots"
 
     @property
-    def evaluation(self) -> Path:
-        return self.root / "evaluation_results.json"
-
-    @property
     def summary_csv(self) -> Path:
         return self.root / "pipeline_summary.csv"
-
-    @property
-    def videos(self) -> Path:
-        return self.root / "videos"
-
-    @property
-    def plots(self) -> Path:
-        return self.root / "plots"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def config_yaml(self) -> Path:
-        return self.root / "config.yaml"
 
     def snapshot(self, stage: str) -> Path:
         return self.snapshots / f"{stage}.pt"
@@ -89,7 +70,10 @@ class StageContext:
     device: DeviceSetup
     env_info: Any  # dreamlab.envs.EnvInfo (kept loose so runtime never imports envs)
     iteration: int = 0  # paper section 5 iterative training: 0 for the first pass
-    extra: dict[str, Any] = field(default_factory=dict)
+    # When the controller stops early (a curriculum's target, patience, generation cap):
+    # typed, so a misspelt criterion is an error, not early stopping silently off.
+    stop: StopRule = field(default_factory=StopRule)
+    snapshot_every_s: float = SNAPSHOT_EVERY_S  # V and M training snapshots (tests: 0)
 
     @property
     def uses_vae(self) -> bool:

@@ -198,6 +198,7 @@ def run_evaluate(ctx: StageContext) -> dict[str, Any]:
     dream_std = float(dream_returns.std()) if dream_returns is not None else None
     results = {
         "env_id": ctx.env_info.env_id,
+        "algo": cfg.ALGO,
         "obs": ctx.env_info.obs,
         "episodes": n,
         "mean_return": mean,
@@ -223,6 +224,7 @@ def run_evaluate(ctx: StageContext) -> dict[str, Any]:
         "controller_evals": _controller_evals(ctx),
         "seconds": round(time.monotonic() - t0, 2),
     }
+    results["wall_s"] = results["seconds"]
     atomic_write_json(ctx.paths.evaluation, results)
     ctx.logger.scalars({"mean_return": mean, "std_return": std}, 0, prefix="eval/")
     if dream_mean is not None:

@@ -36,6 +36,7 @@ from dreamlab.runtime.device import DeviceSetup, setup_device, torch_threads
 from dreamlab.runtime.logger import RunLogger
 from dreamlab.runtime.manifest import Manifest
 from dreamlab.runtime.seeding import seed_everything
+from dreamlab.runtime.stop import StopRule
 from dreamlab.worldmodels.context import RunPaths, StageContext
 
 log = logging.getLogger("dreamlab")
@@ -189,14 +190,14 @@ def check_compatible(manifest: Manifest, record: dict[str, Any]) -> None:
 class Pipeline:
     """`Pipeline(cfg).run()` trains, resumes and reports one World Models agent."""
 
-    def __init__(self, cfg: WorldModelConfig, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, cfg: WorldModelConfig, stop: StopRule | None = None) -> None:
         from dreamlab.envs import env_info
 
         self.cfg = cfg
         self.paths = RunPaths(cfg.run_dir())
         self.info = env_info(cfg.env, obs=cfg.obs, img_size=cfg.vae_img_size,
                              max_episode_steps=cfg.max_episode_steps, frame_skip=cfg.frame_skip)
-        self.extra = extra or {}
+        self.stop = stop or StopRule()
         self.rows: list[dict[str, Any]] = []
 
     def preflight(self) -> None:
@@ -219,7 +220,7 @@ class Pipeline:
         self.preflight()
         paths.root.mkdir(parents=True, exist_ok=True)
         record = self._config_record()
-        manifest = Manifest.load_or_create(paths.root, record, cfg.seed)
+        manifest = Manifest.load_or_create(paths.root, record, cfg.seed, algo=cfg.ALGO)
         check_compatible(manifest, record)
         manifest.data["config"] = record
         manifest.save()
@@ -231,7 +232,7 @@ class Pipeline:
         try:
             for name, iteration in stage_plan(cfg):
                 ctx = StageContext(cfg=cfg, paths=paths, logger=logger, device=device,
-                                   env_info=self.info, iteration=iteration, extra=self.extra)
+                                   env_info=self.info, iteration=iteration, stop=self.stop)
                 self._run_stage(specs[name], ctx, manifest, specs)
         finally:
             logger.close()
@@ -356,3 +357,38 @@ def _jsonable(obj: Any) -> Any:
         except (ValueError, TypeError):
             return str(obj)
     return obj
+
+
+def preflight(cfg: WorldModelConfig) -> None:
+    """Refuse a bad env or run dir with one line before the config table is printed."""
+    Pipeline(cfg).preflight()
+
+
+def train(cfg: WorldModelConfig, stop: StopRule | None = None) -> Any:
+    """The World Models entry of the algorithm table: run the stages, resume what is there."""
+    from dreamlab.algorithms import TrainResult
+    from dreamlab.runtime.results import EvalResult
+
+    pipeline = Pipeline(cfg, stop)
+    rows = pipeline.run()
+    evaluation = (EvalResult.read(pipeline.paths.evaluation)
+                  if pipeline.paths.evaluation.exists() else None)
+    return TrainResult(run_dir=pipeline.paths.root, evaluation=evaluation, rows=rows)
+
+
+def evaluate_run(run_dir: str | Path, episodes: int | None = None,
+                 save_videos: bool = False) -> Any:
+    """`dreamlab eval RUN_DIR`: run the eval stage again on the run's controller."""
+    from dataclasses import replace
+
+    from dreamlab.runtime.results import EvalResult
+    from dreamlab.runtime.rundir import load_run_config
+
+    cfg = load_run_config(run_dir, WorldModelConfig)
+    cfg = replace(cfg, stage="eval", eval_episodes=episodes or cfg.eval_episodes,
+                  save_videos=save_videos or cfg.save_videos)
+    manifest = Manifest.load(Path(run_dir))
+    manifest.invalidate(stage_key("eval", cfg.iterations - 1))
+    pipeline = Pipeline(cfg)
+    pipeline.run()
+    return EvalResult.read(pipeline.paths.evaluation)

@@ -17,9 +17,9 @@ a running generator, so a resumed run scores generation g exactly as an uninterr
 would. The state is tied to the checksums of vae.pt/mdnrnn.pt and the CMA settings; if
 either changed, training starts afresh.
 
-Curriculum hooks (ctx.extra): "target_score" (stop once a real evaluation reaches it),
-"patience" (stop after this many generations without a better real evaluation),
-"max_generations" (a cap on all generations, fine-tuning included).
+Stop rule (ctx.stop, from a curriculum): `target_score` (stop once a real evaluation
+reaches it), `patience` (stop after this many generations without a better real
+evaluation), `max_iterations` (a cap on all generations, fine-tuning included).
 """
 
 from __future__ import annotations
@@ -175,7 +175,6 @@ class ControllerTrainer:
             params.repeat_interleave(rollouts, 0).to(self.device), self.spec, self.mdnrnn,
             start_z.repeat(c, 1), self.cfg.temperature, self.dream_max_steps,
             seeds=seeds.repeat(c), done_threshold=self.cfg.done_threshold,
-            done_mode=self.ctx.extra.get("dream_done_mode", "threshold"),
             reward_per_step=self.starts.constant_reward, with_lengths=True,
         )
         self.state.dream_steps += int(lengths.sum())
@@ -248,8 +247,8 @@ class ControllerTrainer:
     def _phase(self) -> str | None:
         """What the next generation trains in, or None when training is over."""
         cfg, s, gen = self.cfg, self.state, self.es.generation
-        cap = self.ctx.extra.get("max_generations")
-        if s.stop_reason or (cap is not None and gen >= int(cap)):
+        cap = self.ctx.stop.max_iterations
+        if s.stop_reason or (cap and gen >= cap):
             return None
         if gen and cfg.cma_max_minutes and s.seconds >= 60.0 * cfg.cma_max_minutes:
             s.stop_reason = f"time budget of {cfg.cma_max_minutes:g} min spent"
@@ -321,10 +320,10 @@ class ControllerTrainer:
             "best_eval_mean": s.best_eval_mean, "best_eval_generation": s.best_eval_gen,
             "wall_time_s": round(s.seconds, 3), "env_steps": s.env_steps,
         })
-        target, patience = self.ctx.extra.get("target_score"), self.ctx.extra.get("patience")
-        if target is not None and mean >= float(target):
-            s.stop_reason = f"target {target} reached"
-        elif patience is not None and gen - s.best_eval_gen >= int(patience):
+        target, patience = self.ctx.stop.target_score, self.ctx.stop.patience
+        if target is not None and mean >= target:
+            s.stop_reason = f"target {target:g} reached"
+        elif patience and gen - s.best_eval_gen >= patience:
             s.stop_reason = f"no better evaluation for {patience} generations"
 
     def train(self) -> dict[str, Any]:

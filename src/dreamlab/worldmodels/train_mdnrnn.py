@@ -26,7 +26,6 @@ from dreamlab.runtime.atomic import atomic_save_figure, atomic_torch_save
 from dreamlab.runtime.device import run_with_oom_fallback
 from dreamlab.runtime.progress import ProgressBar
 from dreamlab.runtime.snapshot import (
-    SNAPSHOT_EVERY_S,
     batches_done,
     capture_rng,
     load_snapshot,
@@ -100,7 +99,7 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
         })
 
     ram_bytes = int(cfg.data_ram_gb * 2**30)
-    snapshot_every_s = float(ctx.extra.get("snapshot_every_s", SNAPSHOT_EVERY_S))
+    snapshot_every_s = ctx.snapshot_every_s
     while progress["epoch"] < cfg.mdnrnn_epochs:
         epoch = progress["epoch"]
         dataset = SequenceDataset(ctx.paths.latents, cfg.mdnrnn_seq_len, ram_bytes,

@@ -5,7 +5,7 @@ store through FrameDataset, so RAM stays within --data-ram-gb however much was c
 
 Resume: a snapshot (model, optimizer, epoch, frames done in the epoch, RNG state) goes to
 snapshots/vae.pt after every epoch and every `snapshot_every_s` seconds (60 s; a test can
-set ctx.extra["snapshot_every_s"]). A stage that is killed continues from its snapshot.
+set ctx.snapshot_every_s). A stage that is killed continues from its snapshot.
 The frame order of an epoch depends only on (seed, epoch, --loader-workers), so:
 - resuming from an epoch-boundary snapshot gives exactly the weights of a run that was
   never interrupted;
@@ -37,7 +37,6 @@ from dreamlab.runtime.atomic import atomic_save_figure, atomic_torch_save
 from dreamlab.runtime.device import run_with_oom_fallback
 from dreamlab.runtime.progress import ProgressBar
 from dreamlab.runtime.snapshot import (
-    SNAPSHOT_EVERY_S,
     batches_done,
     capture_rng,
     load_snapshot,
@@ -110,7 +109,7 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
 
     preview = _preview_frames(store)
     ram_bytes = int(cfg.data_ram_gb * 2**30)
-    snapshot_every_s = float(ctx.extra.get("snapshot_every_s", SNAPSHOT_EVERY_S))
+    snapshot_every_s = ctx.snapshot_every_s
     trained_frames, train_seconds = 0, 0.0
     while progress["epoch"] < cfg.vae_epochs:
         epoch = progress["epoch"]

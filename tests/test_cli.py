@@ -55,7 +55,13 @@ def test_resume_reads_the_saved_config(tmp_path) -> None:
         (["run", "--vae-epochs", "many"], "invalid int value"),
         (["run", "--env", "CartPol-v1"], "CartPole-v1"),
         (["run", "--stage", "train"], "unknown stage"),
-        (["run", "--resume", "no/such/dir"], "no config.yaml"),
+        (["run", "--resume", "no/such/dir"], "no such run directory"),
+        (["run", "--resume", "src"], "no config.yaml"),
+        (["run", "--config", "src"], "is a directory"),
+        (["worldmodels", "--config", "no/such.yaml"], "does not exist"),
+        (["eval", "no/such/dir"], "is not a directory"),
+        (["eval", "src"], "no manifest.json"),
+        (["eval", "src", "--episodes", "0"], "--episodes must be >= 1"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv, fragment, capsys) -> None:

@@ -105,7 +105,8 @@ def check_field(f: dataclasses.Field, value: Any) -> None:
     meta = f.metadata
     flag = flag_name(f.name)
     if meta.get("choices") is not None and value not in meta["choices"]:
-        allowed = ", ".join(str(c) for c in meta["choices"])
+        names = [str(c) for c in meta["choices"]]
+        allowed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
         raise ConfigError(f"{flag} must be one of {allowed}, got {value!r}")
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return

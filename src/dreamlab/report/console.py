@@ -78,7 +78,7 @@ def print_train_result(result: Any) -> None:
     console = get_console()
     layout = RunLayout(Path(result.run_dir))
     if result.rows:
-        table = Table(title="summary", box=table_box())
+        table = Table(title="pipeline summary", box=table_box())
         for col in ("stage", "status", "seconds", "outputs"):
             table.add_column(col)
         for row in result.rows:

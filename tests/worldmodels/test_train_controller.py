@@ -155,3 +155,19 @@ def test_eval_point_mean_scores_the_cma_mean_and_z_only_keeps_c_small(tmp_path: 
     assert meta["generation"] == 6
     np.testing.assert_allclose(params.numpy(), state["cma"]["mean"].numpy(), rtol=1e-6)
     assert m["best_eval_mean"] > 50  # a linear C on CartPole's state balances quickly
+
+
+def test_training_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:
+    """A stage that switched the global backend to Agg made every later `--visualize`
+    window fail silently ("FigureCanvasAgg is non-interactive"), issue 10."""
+    import matplotlib
+
+    old = matplotlib.get_backend()
+    matplotlib.use("svg")  # stands in for an interactive backend a user chose
+    try:
+        paths = make_run(tmp_path)
+        run_train_controller(make_ctx(paths, cma_generations=2, eval_every=1))
+        assert (paths.plots / "fitness.png").exists()
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(old)

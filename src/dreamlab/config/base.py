@@ -40,7 +40,7 @@ def flag_name(name: str) -> str:
 def safe_env_name(env_id: str) -> str:
     """An env id as a file or directory name (`ALE/Pong-v5` -> `ALE_Pong-v5`); the one
     place this mapping lives, so run dirs, curricula and reports agree."""
-    return env_id.replace("/", "_").replace(":", "_")
+    return env_id.replace("/", "_").replace(":", "_").replace(" ", "_")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from dreamlab.config import coerce, field_types
+from dreamlab.config import WorldModelConfig, coerce, field_types, safe_env_name
 from dreamlab.errors import ConfigError, EnvError
 
 # Scores the field treats as "solved" (Gymnasium's reward_threshold where it has one;
@@ -52,7 +52,7 @@ class EnvEntry:
     @property
     def run_dir_name(self) -> str:
         """Same name `dreamlab run` gives the env's run dir, so single runs feel familiar."""
-        return self.env_id.replace("/", "_").replace(":", "_") + "_worldmodel"
+        return f"{safe_env_name(self.env_id)}_{WorldModelConfig.RUN_SUFFIX}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"env": self.env_id, "target": self.target, "obs": self.obs}

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from dreamlab.config.base import safe_env_name
 from dreamlab.report.collect_results import RunHistory
 from dreamlab.runtime.atomic import atomic_save_figure
 
@@ -25,9 +26,16 @@ DPI = 120
 _NOT_LOSSES = ("per_s", "images", "episodes", "lr", "batch", "epoch")
 
 
-def safe_name(env_id: str) -> str:
-    """A file-name-safe form of an env id (ALE/Pong-v5 -> ALE_Pong-v5)."""
-    return env_id.replace("/", "_").replace(":", "_").replace(" ", "_")
+safe_name = safe_env_name  # the one env id -> file name mapping (config/base.py)
+
+
+def agg_figure(figsize: tuple[float, float], dpi: int = 100) -> Figure:
+    """A figure on its own Agg canvas: no pyplot state, no global backend switch, so a
+    `--visualize` window (pyplot, interactive backend) still opens after training
+    (issue 10: `matplotlib.use("Agg")` in a stage had silently made it Agg)."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _save(fig: Figure, path: str | Path) -> Path:

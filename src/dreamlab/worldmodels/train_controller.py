@@ -371,16 +371,14 @@ class ControllerTrainer:
 
     def plot(self) -> None:
         """plots/fitness.png: best and mean fitness per generation, real evals marked."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from dreamlab.report.plots import agg_figure
 
         if not self.es.history:
             return
         fit = -np.stack(self.es.history)
         gens = np.arange(1, len(fit) + 1)
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = agg_figure((7, 4))
+        ax = fig.add_subplot()
         ax.plot(gens, fit.max(axis=1), label="best candidate")
         ax.plot(gens, fit.mean(axis=1), label="population mean")
         real = [i + 1 for i, p in enumerate(self.state.phase) if p == "real"]
@@ -397,19 +395,19 @@ class ControllerTrainer:
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
         atomic_save_figure(self.ctx.paths.plots / "fitness.png", fig, dpi=100)
-        plt.close(fig)
         self.plot_dream_vs_real()
 
     def plot_dream_vs_real(self) -> None:
         """plots/dream_vs_real.png: at every periodic evaluation, the evaluated candidate's
         score in the dream beside its score in the real env. The gap between the two curves
         is how much C exploits M (paper section 4.5, "cheating the world model")."""
-        import matplotlib.pyplot as plt
+        from dreamlab.report.plots import agg_figure
 
         ev = np.array(self.state.evals, dtype=np.float64).reshape(-1, 4)
         if ev.shape[0] == 0 or np.isnan(ev[:, 3]).all():
             return
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig = agg_figure((7, 4))
+        ax = fig.add_subplot()
         ax.plot(ev[:, 0], ev[:, 3], "s-", label=f"dream (tau={self.cfg.temperature})")
         ax.errorbar(ev[:, 0], ev[:, 1], yerr=ev[:, 2], fmt="o-", capsize=3, label="real env")
         ax.set_xlabel("generation")
@@ -418,7 +416,6 @@ class ControllerTrainer:
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
         atomic_save_figure(self.ctx.paths.plots / "dream_vs_real.png", fig, dpi=100)
-        plt.close(fig)
 
 
 def run_train_controller(ctx: StageContext) -> dict[str, Any]:

@@ -197,11 +197,9 @@ def _log_means(ctx: StageContext, sums: Mapping[str, float], step: int) -> None:
 
 def _plot_loss(ctx: StageContext, curve: list[tuple[int, float]]) -> None:
     """plots/mdnrnn_loss.png: M's loss per batch, for a look without TensorBoard."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from dreamlab.report.plots import agg_figure
 
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = agg_figure((6, 3.5))
     ax = fig.add_subplot()
     ax.plot([c[1] for c in curve], linewidth=0.8)
     ax.set_xlabel("batch")

@@ -245,12 +245,10 @@ def _log_reconstructions(ctx: StageContext, model: ConvVAE, frames: np.ndarray, 
 
 def save_image_png(path: Path, image_hwc: np.ndarray, title: str) -> None:
     """A titled PNG, through matplotlib's object API (no pyplot state, no backend switch)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from dreamlab.report.plots import agg_figure
 
     h, w = image_hwc.shape[:2]
-    fig = Figure(figsize=(max(4.0, w / 40), max(2.0, h / 40) + 0.4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = agg_figure((max(4.0, w / 40), max(2.0, h / 40) + 0.4))
     ax = fig.add_subplot()
     ax.imshow(image_hwc, interpolation="nearest")
     ax.set_title(title, fontsize=8)

@@ -20,6 +20,7 @@ from dreamlab.envs.spec import ActionSpec, EnvInfo, state_range
 from dreamlab.envs.wrappers import (
     ActionRepeat,
     CropResize,
+    FrameStack,
     FrameTransform,
     PixelObservation,
     SeedOnFirstReset,
@@ -80,6 +81,8 @@ def make_env(
     frame_skip: int = 1,
     render_mode: str | None = None,
     seed: int | None = None,
+    grayscale: bool = False,
+    frame_stack: int = 1,
 ) -> gym.Env:
     """Build a Gymnasium env with dreamlab's observation conventions.
 
@@ -87,7 +90,10 @@ def make_env(
     envs), "state" the raw vector, "auto" pixels only where the env's own observation is
     an image. frame_skip repeats each action and sums rewards; ALE/*-v5 already skips 4
     frames per step, so frame_skip=2 there means 8 frames. max_episode_steps > 0 caps an
-    episode at that many agent steps (after frame skip) with a truncation.
+    episode at that many agent steps (after frame skip) with a truncation. grayscale turns
+    pixel frames into (size, size) luma; frame_stack > 1 stacks the last k observations on
+    a new first axis without copying them (wrappers.FrameStack). DeepMind Control state
+    observations (a dict of arrays) are flattened into one float vector.
     """
     _check_sizes(img_size, max_episode_steps, frame_skip)
     resolved = resolve_env_id(env_id)
@@ -103,12 +109,20 @@ def make_env(
         env = gym.make(resolved, render_mode="rgb_array" if from_render else render_mode)
     except gym.error.DependencyNotInstalled as exc:
         raise EnvError(f"{resolved} cannot be built: {exc}", "run `dreamlab doctor`") from exc
+    if mode == "state" and isinstance(env.observation_space, gym.spaces.Dict):
+        env = gym.wrappers.FlattenObservation(env)  # DMC: {position, velocity, ...}
     if frame_skip > 1:
         env = ActionRepeat(env, frame_skip)
     if max_episode_steps > 0:
         env = gym.wrappers.TimeLimit(env, max_episode_steps)
     if mode == "pixels":
         env = PixelObservation(env, frame_transform_for(resolved, img_size), img_size, from_render)
+        if grayscale:
+            env = gym.wrappers.GrayscaleObservation(env, keep_dim=False)
+    elif grayscale:
+        raise ConfigError("grayscale applies to pixel observations", "use --obs pixels")
+    if frame_stack > 1:
+        env = FrameStack(env, frame_stack)
     if seed is not None:
         env.action_space.seed(seed)
         env.observation_space.seed(seed)

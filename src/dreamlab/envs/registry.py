@@ -19,7 +19,7 @@ from dreamlab.errors import EnvError
 log = logging.getLogger("dreamlab")
 
 # Python module that proves each extra is installed, and the extra that provides it.
-EXTRA_MODULES = {"box2d": "Box2D", "atari": "ale_py"}
+EXTRA_MODULES = {"box2d": "Box2D", "atari": "ale_py", "dmc": "shimmy", "rocket": "rlgym"}
 
 ALIASES = {
     "CarRacing-v0": "CarRacing-v3",
@@ -50,13 +50,16 @@ CURATED = (
     "CarRacing-v3",
     "ALE/Pong-v5",
     "ALE/Breakout-v5",
+    "dm_control/cartpole-balance-v0",
+    "dm_control/walker-walk-v0",
 )
 _FAMILY_BY_ENTRY = {
     "gymnasium.envs.classic_control": "classic",
     "gymnasium.envs.box2d": "box2d",
     "ale_py": "atari",
+    "shimmy": "dmc",
 }
-_EXTRA_BY_FAMILY = {"box2d": "box2d", "atari": "atari"}
+_EXTRA_BY_FAMILY = {"box2d": "box2d", "atari": "atari", "dmc": "dmc"}
 _NATIVE_PIXEL_FAMILIES = ("atari",)
 _NATIVE_PIXEL_IDS = ("CarRacing-v3",)
 
@@ -80,9 +83,49 @@ def _looks_atari(env_id: str) -> bool:
     return env_id.startswith("ALE/") or "NoFrameskip" in env_id or "Deterministic" in env_id
 
 
+def _looks_dmc(env_id: str) -> bool:
+    return env_id.startswith("dm_control/")
+
+
+def _register_dmc() -> None:
+    """DeepMind Control Suite ids (`dm_control/<domain>-<task>-v0`) come from shimmy,
+    registered on import; importing it costs ~1 s, so only when such an id is asked for."""
+    if extra_installed("dmc") and "dm_control/cartpole-balance-v0" not in gym.registry:
+        import os
+
+        # dm_control renders through GLFW by default, which needs a display; EGL renders
+        # headless (CPU Mesa here, the GPU on a CUDA machine). A user's own choice stays.
+        if not os.environ.get("DISPLAY"):
+            os.environ.setdefault("MUJOCO_GL", "egl")
+            os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        import shimmy
+
+        gym.register_envs(shimmy)
+
+
+# Envs outside the Gymnasium registry (Rocket League through RLGym, multi-agent): an id
+# prefix -> (extra that installs it, "module:function" that builds it). Their algorithms
+# build them through `external_env(env_id)`; single-agent Gymnasium code never sees them.
+EXTERNAL_ENVS: dict[str, tuple[str, str]] = {}
+
+
+def external_env(env_id: str) -> tuple[str, str] | None:
+    """(extra, builder) for an id served outside Gymnasium's registry, else None."""
+    for prefix, entry in EXTERNAL_ENVS.items():
+        if env_id.startswith(prefix):
+            return entry
+    return None
+
+
 def resolve_env_id(env_id: str) -> str:
     """Return the Gymnasium 1.x id for env_id, logging one note when it was renamed."""
+    if external_env(env_id) is not None:
+        return env_id
     _register_atari()
+    if _looks_dmc(env_id):
+        if not extra_installed("dmc"):
+            raise _missing_extra(env_id, "dmc")
+        _register_dmc()
     target = ALIASES.get(env_id)
     if target is None:
         match = _ATARI_OLD.match(env_id)
@@ -106,6 +149,8 @@ def env_family(env_id: str) -> str:
     """classic, box2d, atari or other, read from the registered entry point."""
     spec = gym.registry.get(env_id)
     if spec is None:
+        if _looks_dmc(env_id):
+            return "dmc"
         return "atari" if _looks_atari(env_id) else "other"
     entry = spec.entry_point if isinstance(spec.entry_point, str) else ""
     for prefix, family in _FAMILY_BY_ENTRY.items():
@@ -125,6 +170,11 @@ def _missing_extra(env_id: str, extra: str) -> EnvError:
 
 def check_available(env_id: str) -> None:
     """Raise EnvError naming the extra to install when env_id cannot be built here."""
+    external = external_env(env_id)
+    if external is not None:
+        if not extra_installed(external[0]):
+            raise _missing_extra(env_id, external[0])
+        return
     resolved = resolve_env_id(env_id)
     extra = _EXTRA_BY_FAMILY.get(env_family(resolved))
     if extra is not None and not extra_installed(extra):
@@ -134,6 +184,7 @@ def check_available(env_id: str) -> None:
 def available_envs() -> list[dict]:
     """The curated envs with their family, availability and default observation."""
     _register_atari()
+    _register_dmc()
     rows = []
     for env_id in CURATED:
         family = env_family(env_id)

@@ -52,14 +52,18 @@ class CropResize:
         """Fixed crops keep no state between frames."""
 
 
-class PixelObservation(gym.ObservationWrapper):
+class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Replace observations with transformed RGB frames.
 
     from_render=True takes the frame from env.render() (the env must be made with
     render_mode="rgb_array"), for envs whose observation is a state vector.
+    Constructor arguments are recorded (RecordConstructorArgs), so `gym.make(env.spec)`
+    rebuilds the same env and Gymnasium's `check_env` passes (issue 10).
     """
 
     def __init__(self, env: gym.Env, transform: FrameTransform, size: int, from_render: bool):
+        gym.utils.RecordConstructorArgs.__init__(self, transform=transform, size=size,
+                                                 from_render=from_render)
         super().__init__(env)
         self.transform = transform
         self.from_render = from_render
@@ -77,7 +81,7 @@ class PixelObservation(gym.ObservationWrapper):
         return self.transform(np.asarray(frame))
 
 
-class ActionRepeat(gym.Wrapper):
+class ActionRepeat(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Repeat each action `repeat` times and sum the rewards (World Models, Dreamer).
 
     Stops early when the episode ends, so no step is taken past termination. Pixel
@@ -85,6 +89,7 @@ class ActionRepeat(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, repeat: int):
+        gym.utils.RecordConstructorArgs.__init__(self, repeat=repeat)
         super().__init__(env)
         if repeat < 1:
             raise ValueError(f"action repeat must be >= 1, got {repeat}")
@@ -100,7 +105,7 @@ class ActionRepeat(gym.Wrapper):
         return obs, total, terminated, truncated, info
 
 
-class SeedOnFirstReset(gym.Wrapper):
+class SeedOnFirstReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Use make_env's seed for the first reset when the caller passes none.
 
     `make_env(seed=s).reset()` and `make_env(seed=s).reset(seed=s)` then give the same
@@ -108,6 +113,7 @@ class SeedOnFirstReset(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, seed: int):
+        gym.utils.RecordConstructorArgs.__init__(self, seed=seed)
         super().__init__(env)
         self._pending_seed: int | None = seed
 
@@ -116,3 +122,69 @@ class SeedOnFirstReset(gym.Wrapper):
             seed = self._pending_seed
         self._pending_seed = None
         return self.env.reset(seed=seed, options=options)
+
+
+class FrameStack(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """The last `k` observations stacked on a new first axis, (k, *obs_shape), without
+    copying the stack at each step.
+
+    Frames are written once into a strip of `k - 1 + strip_frames` slots and each
+    observation is a read-only view of k consecutive slots. When the strip is full a new
+    strip is allocated (the old one lives on as long as a caller still holds a view of it),
+    so a returned observation never changes afterwards, and the cost per step is one frame
+    write, not k. Gymnasium's FrameStackObservation stacks (copies) k frames per step;
+    Dreamer's replay stores each frame once (`latest_frame`) and rebuilds stacks itself.
+    """
+
+    def __init__(self, env: gym.Env, k: int, strip_frames: int = 256):
+        gym.utils.RecordConstructorArgs.__init__(self, k=k, strip_frames=strip_frames)
+        super().__init__(env)
+        if k < 1:
+            raise ValueError(f"frame stack must be >= 1, got {k}")
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Box):
+            raise ValueError(f"FrameStack needs a Box observation space, got {space}")
+        self.k = k
+        self._strip_frames = max(strip_frames, 1)
+        self._frame_shape = space.shape
+        self._dtype = space.dtype
+        self.observation_space = gym.spaces.Box(
+            np.broadcast_to(space.low, (k, *space.shape)),
+            np.broadcast_to(space.high, (k, *space.shape)), dtype=space.dtype)
+        self._strip = self._new_strip()
+        self._pos = 0  # slot the next frame goes to
+
+    def _new_strip(self) -> np.ndarray:
+        return np.zeros((self.k - 1 + self._strip_frames, *self._frame_shape), self._dtype)
+
+    @property
+    def latest_frame(self) -> np.ndarray:
+        """The newest frame alone (a view), what a replay buffer stores."""
+        return self._strip[self._pos - 1]
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict]:
+        obs, info = self.env.reset(**kwargs)
+        # An episode starts with k copies of its first frame (the field's convention).
+        self._strip = self._new_strip()
+        self._strip[: self.k] = obs
+        self._pos = self.k
+        return self._view(), info
+
+    def observation(self, observation: Any) -> np.ndarray:
+        if self._pos == len(self._strip):
+            old = self._strip
+            self._strip = self._new_strip()  # never overwrite a slot a caller may hold
+            self._strip[: self.k - 1] = old[len(old) - (self.k - 1):]
+            self._pos = self.k - 1
+        self._strip[self._pos] = observation
+        self._pos += 1
+        return self._view()
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return self.observation(obs), reward, terminated, truncated, info
+
+    def _view(self) -> np.ndarray:
+        view = self._strip[self._pos - self.k: self._pos]
+        view.flags.writeable = False
+        return view

@@ -1,0 +1,98 @@
+"""What one Rocket League env is: team sizes, observation padding, actions, episode limits.
+
+Pure Python (no rlgym import), so configs and team-size strings can be checked, and errors
+shown as one line, on a machine without the `rocket` extra.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamlab.config.base import check_field, check_values, opt
+from dreamlab.errors import ConfigError
+
+ACTION_KINDS = ("discrete", "continuous")
+_TEAM_SIZE = re.compile(r"^\s*(\d+)\s*v\s*(\d+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TeamSize:
+    """Cars per side for one episode: blue (team 0) and orange (team 1)."""
+
+    blue: int
+    orange: int
+
+    @property
+    def num_agents(self) -> int:
+        return self.blue + self.orange
+
+    def __str__(self) -> str:
+        return f"{self.blue}v{self.orange}"
+
+
+def parse_team_size(text: str | TeamSize | tuple[int, int]) -> TeamSize:
+    """'1v2' -> TeamSize(1, 2); a tuple or a TeamSize passes through (checked)."""
+    if isinstance(text, TeamSize):
+        blue, orange = text.blue, text.orange
+    elif isinstance(text, tuple | list) and len(text) == 2:
+        blue, orange = int(text[0]), int(text[1])
+    else:
+        match = _TEAM_SIZE.match(str(text))
+        if not match:
+            raise ConfigError(f"team size must look like 1v1, 1v2 or 2v2, got {text!r}")
+        blue, orange = int(match.group(1)), int(match.group(2))
+    if blue < 1 or orange < 1:
+        raise ConfigError(f"each team needs at least one car, got {blue}v{orange}")
+    return TeamSize(blue, orange)
+
+
+def check_fits_padding(size: TeamSize, max_team_size: int) -> None:
+    """DefaultObs pads to max_team_size cars a side; a bigger team would silently make
+    longer observations than the declared space (notes/rocket-league-rlgym-v2.md), so it
+    is refused here instead."""
+    if max(size.blue, size.orange) > max_team_size:
+        raise ConfigError(
+            f"team size {size} does not fit the observation padding of {max_team_size} cars "
+            "a side",
+            f"set max_team_size: {max(size.blue, size.orange)} (observations get longer, so "
+            "older checkpoints will not load)",
+        )
+
+
+@dataclass
+class RocketEnvConfig:
+    """Every knob of the Rocket League env; YAML keys under `env_kwargs` use these names."""
+
+    ALGO = "ppo"  # for check_values' hint (`dreamlab ppo --help`)
+
+    team_size: str = opt("1v1", "cars per side at the first reset, e.g. 1v1, 1v2, 2v2; a "
+                         "curriculum changes it between episodes")
+    max_team_size: int = opt(2, "observation padding in cars a side: one observation size "
+                             "for every team size up to this", low=1, high=4)
+    action: str = opt("discrete", "discrete: RLGym's 90-entry lookup table; continuous: the "
+                      "8 controls in [-1, 1] (jump, boost, handbrake pressed when > 0)",
+                      choices=ACTION_KINDS)
+    tick_skip: int = opt(8, "physics ticks (120 Hz) per agent step; 8 = 15 decisions a second",
+                         low=1)
+    no_touch_timeout_s: float = opt(30.0, "truncate when no car touched the ball for this "
+                                    "long (game seconds)", above=0)
+    game_timeout_s: float = opt(300.0, "truncate an episode after this long (game seconds; "
+                                "5 min is one Rocket League game)", above=0)
+    fast_obs: bool = opt(True, "vectorised observation builder (same numbers as DefaultObs, "
+                         "tested equal); false = RLGym's DefaultObs")
+    rewards: dict = field(default_factory=dict, metadata={
+        "help": "reward weights (see configs/rocket_rewards.yaml); empty = those defaults"})
+
+    def __post_init__(self) -> None:
+        for f in self.__dataclass_fields__.values():
+            if f.metadata.get("help") and f.name != "rewards":
+                check_field(f, getattr(self, f.name))
+        check_fits_padding(parse_team_size(self.team_size), self.max_team_size)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, source: str = "env_kwargs"
+                  ) -> RocketEnvConfig:
+        """Build from a YAML mapping: unknown keys and wrong types are one ConfigError."""
+        return cls(**check_values(dict(data or {}), cls, source))

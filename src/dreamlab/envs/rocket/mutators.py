@@ -1,0 +1,83 @@
+"""State mutators: the team size read at every reset, and a seeded kickoff.
+
+RLGym rebuilds the cars from an empty state at each reset, so a mutator that asks "how
+many cars now?" each time switches 1v1 -> 1v2 -> 2v2 between episodes in the same env
+object, with no env rebuild (issue 13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from rlgym.api import StateMutator
+from rlgym.rocket_league.api import GameState
+from rlgym.rocket_league.common_values import BALL_RESTING_HEIGHT, BLUE_TEAM, ORANGE_TEAM
+from rlgym.rocket_league.state_mutators import KickoffMutator
+from rlgym_tools.rocket_league.state_mutators.variable_team_size_mutator import (
+    VariableTeamSizeMutator,
+)
+
+from dreamlab.envs.rocket.config import TeamSize, check_fits_padding
+
+TeamSizeSource = Callable[[], TeamSize]
+
+
+class TeamSizeMutator(StateMutator[GameState]):
+    """Adds `blue-i` / `orange-i` cars for the team size `source()` gives at this reset.
+
+    `source` is any callable: a fixed size, or the self-play curriculum reading the shared
+    timestep counter. A size over the observation padding is a ConfigError, not silently
+    longer observations.
+    """
+
+    def __init__(self, source: TeamSizeSource, max_team_size: int) -> None:
+        self.source = source
+        self.max_team_size = max_team_size
+        self.current: TeamSize | None = None
+        # rlgym-tools' public car factory: every field a new car needs, kept upstream.
+        self._factory = VariableTeamSizeMutator({(1, 1): 1.0})
+
+    def apply(self, state: GameState, shared_info: dict[str, Any]) -> None:
+        size = self.source()
+        check_fits_padding(size, self.max_team_size)
+        self.current = size
+        for team, count, prefix in ((BLUE_TEAM, size.blue, "blue"),
+                                    (ORANGE_TEAM, size.orange, "orange")):
+            for i in range(count):
+                car = self._factory.make_new_car()
+                car.team_num = team
+                state.cars[f"{prefix}-{i}"] = car
+
+
+class SeededKickoffMutator(StateMutator[GameState]):
+    """RLGym's kickoff spawns, shuffled by a numpy Generator instead of the global `random`.
+
+    KickoffMutator shuffles with Python's module-level `random`, which a library must not
+    reseed (STYLE.md: no global side effects); this draws the same spawns from the env's
+    own generator, so `reset(seed=...)` makes kickoffs reproducible.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def apply(self, state: GameState, shared_info: dict[str, Any]) -> None:
+        state.ball.position = np.array([0.0, 0.0, BALL_RESTING_HEIGHT], dtype=np.float32)
+        state.ball.linear_velocity = np.zeros(3, dtype=np.float32)
+        state.ball.angular_velocity = np.zeros(3, dtype=np.float32)
+        order = self.rng.permutation(len(KickoffMutator.SPAWN_BLUE_POS))
+        used = {BLUE_TEAM: 0, ORANGE_TEAM: 0}
+        spawns = {
+            BLUE_TEAM: (KickoffMutator.SPAWN_BLUE_POS, KickoffMutator.SPAWN_BLUE_YAW),
+            ORANGE_TEAM: (KickoffMutator.SPAWN_ORANGE_POS, KickoffMutator.SPAWN_ORANGE_YAW),
+        }
+        for car in state.cars.values():
+            positions, yaws = spawns[car.team_num]
+            slot = order[used[car.team_num]]
+            used[car.team_num] += 1
+            car.physics.position = positions[slot].copy()
+            car.physics.linear_velocity = np.zeros(3, dtype=np.float32)
+            car.physics.angular_velocity = np.zeros(3, dtype=np.float32)
+            car.physics.euler_angles = np.array([0.0, yaws[slot], 0.0], dtype=np.float32)
+            car.boost_amount = 33.3  # kickoff boost, as in RLGym's KickoffMutator

@@ -1,0 +1,96 @@
+"""The reward function: RLGym and rlgym-tools components, plus a ball->goal velocity term.
+
+Neither package ships a "ball moving towards the opponents' goal" reward
+(notes/rocket-league-rlgym-v2.md), which is the shaping term that ties touches to
+scoring, so it is written here. Everything else is the libraries' own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rlgym.api import AgentID, RewardFunction
+from rlgym.rocket_league.api import GameState
+from rlgym.rocket_league.common_values import (
+    BALL_MAX_SPEED,
+    BLUE_GOAL_BACK,
+    BLUE_TEAM,
+    ORANGE_GOAL_BACK,
+    TICKS_PER_SECOND,
+)
+from rlgym.rocket_league.reward_functions import CombinedReward, GoalReward, TouchReward
+from rlgym_tools.rocket_league.reward_functions.distribute_rewards_wrapper import (
+    DistributeRewardsWrapper,
+)
+from rlgym_tools.rocket_league.reward_functions.velocity_player_to_ball_reward import (
+    VelocityPlayerToBallReward,
+)
+
+from dreamlab.envs.rocket.reward_weights import RewardWeights
+
+# Aim at the back of the net rather than the goal line's centre: from a wide angle the
+# direction to the back of the net points into the mouth, not at a post.
+_OPPONENT_GOAL = {
+    BLUE_TEAM: np.asarray(ORANGE_GOAL_BACK, dtype=np.float64),
+    1 - BLUE_TEAM: np.asarray(BLUE_GOAL_BACK, dtype=np.float64),
+}
+
+
+class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
+    """Ball speed towards the agent's opponents' goal, / BALL_MAX_SPEED, per game second.
+
+    Positive for the team attacking that goal and negative for the other team when the
+    ball moves the same way, so the two sides' rewards have opposite signs. Scaled by the
+    game time since the previous step, like rlgym-tools' VelocityPlayerToBallReward, so the
+    weight does not depend on the tick skip.
+    """
+
+    def __init__(self) -> None:
+        self._prev_tick: int | None = None
+
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self._prev_tick = initial_state.tick_count
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
+        prev = state.tick_count if self._prev_tick is None else self._prev_tick
+        dt = (state.tick_count - prev) / TICKS_PER_SECOND
+        self._prev_tick = state.tick_count
+        per_team = {team: ball_speed_towards(state.ball.position, state.ball.linear_velocity,
+                                             goal) * dt
+                    for team, goal in _OPPONENT_GOAL.items()}
+        return {agent: per_team[state.cars[agent].team_num] for agent in agents}
+
+
+def ball_speed_towards(position: np.ndarray, velocity: np.ndarray, target: np.ndarray) -> float:
+    """Component of the ball's velocity along ball->target, in units of BALL_MAX_SPEED."""
+    direction = target - position
+    norm = float(np.linalg.norm(direction))
+    if norm == 0.0:
+        return 0.0
+    return float(np.dot(velocity, direction) / (norm * BALL_MAX_SPEED))
+
+
+def build_reward(weights: RewardWeights) -> RewardFunction:
+    """CombinedReward of the weighted components, spread over teams by DistributeRewardsWrapper.
+
+    The wrapper (rlgym-tools) gives each agent team_coef * (own + team_spirit share) minus
+    opponent_weight * the opponents' mean: zero-sum between teams at opponent_weight 0.5,
+    so self-play cannot farm shaping reward by cooperating with the other side.
+    """
+    parts = [
+        (GoalReward(), weights.goal),
+        (TouchReward(), weights.touch),
+        (VelocityPlayerToBallReward(), weights.player_to_ball_velocity),
+        (BallToGoalVelocityReward(), weights.ball_to_goal_velocity),
+    ]
+    combined = CombinedReward(*[(fn, w) for fn, w in parts if w != 0.0])
+    return DistributeRewardsWrapper(
+        combined,
+        selflessness=weights.team_spirit,
+        team_coef=1.0 - weights.opponent_weight,
+        opp_coef=weights.opponent_weight,
+    )

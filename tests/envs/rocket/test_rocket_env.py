@@ -1,0 +1,120 @@
+"""The PettingZoo adapter over RLGym v2 + RocketSim (skipped without the rocket extra)."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("RocketSim")
+pytest.importorskip("rlgym.rocket_league")
+pytest.importorskip("rlgym_tools")
+pettingzoo_test = pytest.importorskip("pettingzoo.test")
+
+from dreamlab.envs.rocket import TeamSize, make_rocket_env  # noqa: E402
+from dreamlab.errors import ConfigError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def env():
+    env = make_rocket_env({"team_size": "1v1"}, seed=0)
+    yield env
+    env.close()
+
+
+def _noop(env) -> dict:
+    return {a: 8 for a in env.agents}  # lookup row 8: throttle 0, steer 0, no buttons
+
+
+# possible_agents holds every car the padding allows (2v2), so a 1v2 episode ends with one
+# possible agent that never played: PettingZoo warns, by design here.
+@pytest.mark.filterwarnings("ignore:No agents present but not all possible_agents")
+def test_parallel_api() -> None:
+    # A 2 s no-touch timeout ends episodes inside the test's cycles, so the end of an
+    # episode (every agent done, `agents` empty) is checked too.
+    env = make_rocket_env({"team_size": "1v2", "no_touch_timeout_s": 2.0}, seed=0)
+    try:
+        pettingzoo_test.parallel_api_test(env, num_cycles=100)
+        assert env.agents == [] and env.episode_steps == 30
+    finally:
+        env.close()
+
+
+def test_obs_size_is_fixed_and_team_size_switches_without_rebuild(env) -> None:
+    engine = env.rlgym.transition_engine
+    for size, n in (("1v1", 2), ("1v2", 3), ("2v2", 4), ("2v1", 3), ("1v1", 2)):
+        obs, infos = env.reset(options={"team_size": size})
+        assert env.rlgym.transition_engine is engine
+        assert len(env.agents) == n and str(env.team_size) == size
+        assert {o.shape for o in obs.values()} == {(132,)}
+        assert {o.dtype for o in obs.values()} == {np.dtype(np.float32)}
+        obs, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
+        assert {o.shape for o in obs.values()} == {(132,)}
+    assert {infos[a]["team"] for a in env.agents} == {0, 1}
+
+
+def test_team_size_source_is_read_at_every_reset() -> None:
+    sizes = iter([TeamSize(1, 1), TeamSize(1, 2), TeamSize(2, 2)])
+    env = make_rocket_env({"team_size": "1v1"}, team_sizes=lambda: next(sizes))
+    try:
+        seen = [len(env.reset()[0]) for _ in range(3)]
+    finally:
+        env.close()
+    assert seen == [2, 3, 4]
+
+
+def test_team_size_over_the_padding_is_refused_at_reset(env) -> None:
+    with pytest.raises(ConfigError, match="does not fit the observation padding"):
+        env.reset(options={"team_size": "3v1"})
+
+
+def test_kickoffs_repeat_with_the_seed(env) -> None:
+    env.reset(seed=3, options={"team_size": "2v2"})
+    first = [c.physics.position.copy() for c in env.state_now.cars.values()]
+    env.reset(seed=3, options={"team_size": "2v2"})
+    again = [c.physics.position.copy() for c in env.state_now.cars.values()]
+    np.testing.assert_array_equal(first, again)
+    assert abs(env.state_now.ball.position[:2]).max() == 0.0  # ball on the centre spot
+
+
+def _shoot(env, x: float, steps: int = 40):
+    """Put the ball near the orange goal, flying +y at x; step with no input."""
+    env.reset(options={"team_size": "1v1"})
+    state = env.state_now
+    state.ball.position = np.array([x, 4300.0, 300.0], dtype=np.float32)
+    state.ball.linear_velocity = np.array([0.0, 3000.0, 0.0], dtype=np.float32)
+    env.rlgym.set_state(state)
+    totals = {a: 0.0 for a in env.agents}
+    for _ in range(steps):
+        agents = list(env.agents)
+        _, rewards, terminated, _, infos = env.step(_noop(env))
+        for a in agents:
+            totals[a] += rewards[a]
+        if not env.agents:
+            return totals, terminated, infos
+    return totals, None, None
+
+
+def test_a_shot_at_the_goal_scores_and_rewards_have_the_right_signs(env) -> None:
+    totals, terminated, infos = _shoot(env, x=0.0)
+    assert terminated == {"blue-0": True, "orange-0": True}
+    assert infos["blue-0"]["winner"] == 0
+    assert totals["blue-0"] > 5 and totals["orange-0"] < -5  # goal weight 10, zero-sum
+
+
+def test_a_shot_beside_the_goal_bounces_off_the_back_wall(env) -> None:
+    """The collision meshes load (RocketSim would fail silently otherwise: notes)."""
+    totals, terminated, _ = _shoot(env, x=2500.0, steps=30)
+    assert terminated is None
+    assert env.state_now.ball.linear_velocity[1] < 0
+
+
+def test_continuous_actions() -> None:
+    env = make_rocket_env({"team_size": "1v1", "action": "continuous"}, seed=1)
+    try:
+        env.reset()
+        assert env.action_space("blue-0").shape == (8,)
+        full = np.array([1, 0, 0, 0, 0, -1, 1, -1], dtype=np.float32)  # throttle + boost
+        for _ in range(15):
+            env.step({a: full for a in env.agents})
+        speed = np.linalg.norm(env.state_now.cars["blue-0"].physics.linear_velocity)
+        assert speed > 1000
+    finally:
+        env.close()

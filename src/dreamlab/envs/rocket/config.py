@@ -19,10 +19,15 @@ _TEAM_SIZE = re.compile(r"^\s*(\d+)\s*v\s*(\d+)\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class TeamSize:
-    """Cars per side for one episode: blue (team 0) and orange (team 1)."""
+    """Cars per side for one episode: blue (team 0) and orange (team 1).
+
+    learner_team: which side the learning policy plays this episode, when a self-play
+    curriculum decides it; the env only passes it on in every agent's info.
+    """
 
     blue: int
     orange: int
+    learner_team: int | None = None
 
     @property
     def num_agents(self) -> int:

@@ -114,7 +114,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.agents = list(self.rlgym.agents)
         self.teams = {a: int(self.rlgym.state.cars[a].team_num) for a in self.agents}
         self.episode_steps = 0
-        return self._float32(obs), {a: {"team": self.teams[a]} for a in self.agents}
+        return self._float32(obs), self._infos()
 
     def step(self, actions: dict[str, Any]) -> tuple[
             dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool],
@@ -127,7 +127,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.episode_steps += 1
         state = self.rlgym.state
         ended = any(terminated.values()) or any(truncated.values())
-        infos: dict[str, dict[str, Any]] = {a: {"team": self.teams[a]} for a in self.agents}
+        infos = self._infos()
         if ended:
             # The result every agent's info carries at the end: the winning team (None =
             # no goal before the timeout, a draw for the ratings) and the episode length.
@@ -139,6 +139,12 @@ class RocketLeagueParallelEnv(ParallelEnv):
         return (self._float32(obs), {a: float(r) for a, r in rewards.items()},
                 {a: bool(v) for a, v in terminated.items()},
                 {a: bool(v) for a, v in truncated.items()}, infos)
+
+    def _infos(self) -> dict[str, dict[str, Any]]:
+        """Each agent's team, and the learner's side when the team-size source chose one."""
+        learner = self.team_size.learner_team if self.team_size is not None else None
+        extra = {} if learner is None else {"learner_team": learner}
+        return {a: {"team": self.teams[a], **extra} for a in self.agents}
 
     def _engine_action(self, action: Any) -> np.ndarray:
         if self.config.action == "discrete":

@@ -1,0 +1,56 @@
+"""Self-play settings: the `selfplay:` block of a YAML (seeds/003's `training.selfplay`).
+
+The seed wrote `selfplay: {enabled: true, curriculum_stages: ["1v1", "1v2", "2v2"]}`;
+that file loads as it is (stage boundaries default to the seed's 0, 2M, 3.5M), and a
+stage may also be written `{team_size: 1v2, start: 2000000}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from dreamlab.config.base import check_field, check_values, opt
+from dreamlab.ppo.selfplay.schedule import (
+    LEARNER_SIDES,
+    LEARNER_TEAMS,
+    TeamSizeSchedule,
+    parse_stages,
+)
+
+
+@dataclass
+class SelfPlayConfig:
+    """Opponent pool, ratings and team-size curriculum of a self-play run."""
+
+    ALGO = "ppo"
+
+    enabled: bool = opt(False, "train by self-play against a pool of past snapshots")
+    curriculum_stages: list | None = field(default=None, metadata={
+        "help": "team sizes by timesteps: [{team_size: 1v1, start: 0}, ...] or names with "
+                "stage_starts; default seeds/003's 1v1 [0, 2M), 1v2 [2M, 3.5M), 2v2 after"})
+    stage_starts: list | None = field(default=None, metadata={
+        "help": "timesteps where each named stage starts (with a list of names)"})
+    p_latest: float = opt(0.8, "probability that the opponent is the newest snapshot; "
+                          "otherwise a past one weighted towards even matches", low=0, high=1)
+    pool_size: int = opt(20, "past snapshots kept in the pool (oldest dropped)", low=1)
+    snapshot_every: int = opt(100_000, "timesteps between snapshots added to the pool", low=1)
+    learner_team: str = opt("alternate", "the learner's colour: blue, orange, or alternate "
+                            "every episode (orange sees a mirrored field)",
+                            choices=LEARNER_TEAMS)
+    learner_side: str = opt("first", "in an uneven stage such as 1v2: first = the learner "
+                            "is the 1, second = the 2, alternate", choices=LEARNER_SIDES)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.metadata.get("low") is not None or f.metadata.get("choices"):
+                check_field(f, getattr(self, f.name))
+        self.schedule()  # bad stages fail here, with the config, not mid-run
+
+    def schedule(self) -> TeamSizeSchedule:
+        return TeamSizeSchedule(parse_stages(self.curriculum_stages, self.stage_starts))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, source: str = "selfplay"
+                  ) -> SelfPlayConfig:
+        return cls(**check_values(dict(data or {}), cls, source))

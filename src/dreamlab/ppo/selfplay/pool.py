@@ -1,0 +1,98 @@
+"""The opponent pool: past snapshots of the learner, and which one to play next.
+
+With probability `p_latest` the opponent is the newest snapshot (rlgym-ppo's latest vs
+latest keeps the pressure on); otherwise a past snapshot drawn with weight
+4 p (1 - p) ** sharpness, where p is the learner's win probability against it from the
+ratings: 1 for an even match, near 0 for one the learner always wins or always loses
+(rocket-learn's "weighted towards even matches"). Past snapshots keep the learner from
+forgetting how to beat old strategies (ML-Agents keeps a window of them for this).
+
+The pool holds metadata only (id, timesteps, weights file name); the trainer saves and
+loads the weights. Pure Python + numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from dreamlab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A frozen copy of the learner: its id, when it was taken, where its weights are."""
+
+    id: str
+    timesteps: int
+    path: str  # relative to the run directory
+
+
+class WinProbability(Protocol):
+    def win_probability(self, a: str, b: str) -> float: ...
+
+
+class OpponentPool:
+    """At most `max_size` snapshots, oldest evicted first (the newest is never evicted)."""
+
+    def __init__(self, p_latest: float = 0.8, max_size: int = 20, sharpness: float = 1.0,
+                 seed: int | None = None) -> None:
+        if not 0.0 <= p_latest <= 1.0:
+            raise ConfigError(f"p_latest must be in [0, 1], got {p_latest}")
+        if max_size < 1:
+            raise ConfigError(f"pool_size must be >= 1, got {max_size}")
+        self.p_latest = p_latest
+        self.max_size = max_size
+        self.sharpness = sharpness
+        self.snapshots: list[Snapshot] = []
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.snapshots)
+
+    @property
+    def latest(self) -> Snapshot:
+        if not self.snapshots:
+            raise RuntimeError("the opponent pool is empty: add the first snapshot before play")
+        return self.snapshots[-1]
+
+    def add(self, snapshot: Snapshot) -> list[Snapshot]:
+        """Append a snapshot; return the ones evicted (their weights files can go)."""
+        if any(s.id == snapshot.id for s in self.snapshots):
+            raise ValueError(f"snapshot {snapshot.id} is already in the pool")
+        self.snapshots.append(snapshot)
+        evicted = self.snapshots[:-self.max_size] if len(self) > self.max_size else []
+        self.snapshots = self.snapshots[-self.max_size:]
+        return evicted
+
+    def past_weights(self, ratings: WinProbability, learner: str) -> np.ndarray:
+        """Sampling weights of the past snapshots (all but the newest), summing to 1."""
+        past = self.snapshots[:-1]
+        p = np.array([ratings.win_probability(learner, s.id) for s in past], dtype=np.float64)
+        w = (4.0 * p * (1.0 - p)) ** self.sharpness + 1e-3  # never exactly 0: still explored
+        return w / w.sum()
+
+    def sample(self, ratings: WinProbability, learner: str = "learner") -> Snapshot:
+        """The next opponent: the newest with probability p_latest, else a past one."""
+        if len(self) == 1 or self.rng.random() < self.p_latest:
+            return self.latest
+        past = self.snapshots[:-1]
+        return past[int(self.rng.choice(len(past), p=self.past_weights(ratings, learner)))]
+
+    # --- persistence -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"p_latest": self.p_latest, "max_size": self.max_size,
+                "sharpness": self.sharpness,
+                "snapshots": [asdict(s) for s in self.snapshots],
+                "rng": self.rng.bit_generator.state}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpponentPool:
+        pool = cls(float(data["p_latest"]), int(data["max_size"]),
+                   float(data.get("sharpness", 1.0)))
+        pool.snapshots = [Snapshot(**s) for s in data["snapshots"]]
+        if "rng" in data:
+            pool.rng.bit_generator.state = data["rng"]
+        return pool

@@ -1,0 +1,66 @@
+"""Opponent sampling: the newest with probability p, else past ones towards even matches."""
+
+import numpy as np
+import pytest
+
+from dreamlab.errors import ConfigError
+from dreamlab.ppo.selfplay import OpponentPool, Snapshot
+
+
+class FixedOdds:
+    """The learner's win probability against each snapshot, fixed for the test."""
+
+    def __init__(self, odds: dict[str, float]) -> None:
+        self.odds = odds
+
+    def win_probability(self, a: str, b: str) -> float:
+        assert a == "learner"
+        return self.odds[b]
+
+
+def _pool(n: int, **kw) -> OpponentPool:
+    pool = OpponentPool(seed=0, **kw)
+    for i in range(n):
+        pool.add(Snapshot(f"s{i}", i * 100, f"pool/s{i}.pt"))
+    return pool
+
+
+def test_latest_with_probability_p_and_past_towards_even_matches() -> None:
+    pool = _pool(4, p_latest=0.5)
+    odds = FixedOdds({"s0": 0.99, "s1": 0.5, "s2": 0.8, "s3": 0.5})
+    picks = [pool.sample(odds).id for _ in range(4000)]
+    counts = {s: picks.count(s) for s in ("s0", "s1", "s2", "s3")}
+    assert counts["s3"] / 4000 == pytest.approx(0.5, abs=0.03)
+    assert counts["s1"] > counts["s2"] > counts["s0"]  # even > 80% > 99%
+    w = pool.past_weights(odds, "learner")
+    assert w.sum() == pytest.approx(1.0)
+    assert w[1] / w[2] == pytest.approx((1.0 + 1e-3) / (4 * 0.8 * 0.2 + 1e-3))
+
+
+def test_p_latest_one_and_a_single_snapshot() -> None:
+    odds = FixedOdds({"s0": 0.5, "s1": 0.5})
+    assert {_pool(2, p_latest=1.0).sample(odds).id for _ in range(50)} == {"s1"}
+    assert _pool(1, p_latest=0.0).sample(odds).id == "s0"
+    with pytest.raises(RuntimeError, match="empty"):
+        OpponentPool().sample(odds)
+
+
+def test_oldest_evicted_and_state_round_trips() -> None:
+    pool = OpponentPool(max_size=3, seed=1)
+    evicted = [pool.add(Snapshot(f"s{i}", i, f"s{i}.pt")) for i in range(5)]
+    assert [s.id for s in pool.snapshots] == ["s2", "s3", "s4"]
+    assert [e[0].id for e in evicted if e] == ["s0", "s1"]
+    odds = FixedOdds({"s2": 0.5, "s3": 0.6, "s4": 0.5})
+    pool.p_latest = 0.3
+    copy = OpponentPool.from_dict(pool.to_dict())
+    assert [pool.sample(odds).id for _ in range(20)] == [copy.sample(odds).id for _ in range(20)]
+    with pytest.raises(ValueError, match="already"):
+        pool.add(Snapshot("s4", 9, "x.pt"))
+    with pytest.raises(ConfigError):
+        OpponentPool(p_latest=1.5)
+
+
+def test_weights_are_never_zero() -> None:
+    pool = _pool(3)
+    w = pool.past_weights(FixedOdds({"s0": 1.0, "s1": 0.0, "s2": 0.5}), "learner")
+    assert np.all(w > 0)

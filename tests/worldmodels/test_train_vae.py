@@ -13,7 +13,7 @@ from dreamlab.errors import StageInputError
 from dreamlab.models.vae import ConvVAE
 from dreamlab.runtime.device import setup_device, torch_threads
 from dreamlab.runtime.logger import RunLogger
-from dreamlab.worldmodels import train_vae
+from dreamlab.worldmodels import epochs
 from dreamlab.worldmodels.context import RunPaths, StageContext
 from dreamlab.worldmodels.train_vae import run_train_vae
 
@@ -117,7 +117,7 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path: Path, monkeypat
     write_raw(tmp_path / "cut")
     ctx = make_ctx(tmp_path / "cut", vae_epochs=2)
     ctx.snapshot_every_s = 0.0  # a snapshot after every optimizer step
-    real_save = train_vae.save_snapshot
+    real_save = epochs.save_snapshot
     calls = []
 
     def save_then_die(*args, **kwargs):
@@ -126,11 +126,11 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path: Path, monkeypat
         if len(calls) == 7:  # 4 step + 1 epoch snapshots in epoch 1; then 2 batches in
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_vae, "save_snapshot", save_then_die)
+    monkeypatch.setattr(epochs, "save_snapshot", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         run_train_vae(ctx)
     assert not ctx.paths.vae.exists()
-    monkeypatch.setattr(train_vae, "save_snapshot", real_save)
+    monkeypatch.setattr(epochs, "save_snapshot", real_save)
     metrics = run_train_vae(ctx)
     assert metrics["frames_trained"] == 60 - 2 * 16  # the rest of epoch 2 only
     assert same_weights(tmp_path / "whole" / "vae.pt", ctx.paths.vae)

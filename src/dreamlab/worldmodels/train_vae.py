@@ -3,27 +3,15 @@
 Reads raw_data/ (frames at model size), writes vae.pt. Frames stream from the episode
 store through FrameDataset, so RAM stays within --data-ram-gb however much was collected.
 
-Resume: a snapshot (model, optimizer, epoch, frames done in the epoch, RNG state) goes to
-snapshots/vae.pt after every epoch and every `snapshot_every_s` seconds (60 s; a test can
-set ctx.snapshot_every_s). A stage that is killed continues from its snapshot.
-The frame order of an epoch depends only on (seed, epoch, --loader-workers), so:
-- resuming from an epoch-boundary snapshot gives exactly the weights of a run that was
-  never interrupted;
-- resuming from a mid-epoch snapshot skips the frames already trained on and is exact as
-  well, provided the batch size and --loader-workers are unchanged (a CUDA OOM that halved
-  the batch breaks only this bit-for-bit promise, not the training).
-The snapshot is kept after the stage finishes, so a later run with more --vae-epochs trains
-on from it instead of starting over. One whose data, seed or hyperparameters differ from
-this run's is ignored, not resumed.
-
-The snapshot helpers live in runtime/snapshot.py, shared with train_mdnrnn.py.
+The math is `loss` in `_train` (vae_loss in models/vae.py); the epoch loop, snapshots and
+resume are shared with M (epochs.py). A stage that is killed continues from its snapshot,
+and resuming gives the weights of an uninterrupted run. The snapshot is kept after the
+stage finishes, so a later run with more --vae-epochs trains on from it.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +23,12 @@ from dreamlab.errors import StageInputError
 from dreamlab.models.vae import ConvVAE, vae_loss
 from dreamlab.runtime.atomic import atomic_save_figure, atomic_torch_save
 from dreamlab.runtime.device import run_with_oom_fallback
-from dreamlab.runtime.progress import ProgressBar
-from dreamlab.runtime.snapshot import (
-    batches_done,
-    capture_rng,
-    load_snapshot,
-    restore_rng,
-    save_snapshot,
-)
 from dreamlab.worldmodels.context import StageContext
+from dreamlab.worldmodels.epochs import EpochLoop, train_epochs
 
 log = logging.getLogger("dreamlab")
 
-LOG_EVERY_STEPS = 10
+METRICS = ("loss", "recon", "kl")
 NUM_PREVIEW = 8  # frames shown in the reconstruction grid
 
 
@@ -69,7 +50,8 @@ def run_train_vae(ctx: StageContext) -> dict[str, Any]:
 
 
 def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]:
-    """The training loop; called again with half the batch after a CUDA OOM."""
+    """V's model and update; the loop around them is shared with M (epochs.py). Called
+    again with half the batch after a CUDA OOM."""
     cfg, dev = ctx.cfg, ctx.device
     device = dev.device
     # a smaller batch after an OOM keeps the optimiser's effective batch by accumulating more
@@ -84,102 +66,46 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
     torch.manual_seed(ctx.seed("vae", "init"))
     model = ConvVAE(img_size=cfg.vae_img_size, z_dim=cfg.z_dim).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.vae_lr)
-    scaler = dev.grad_scaler()
     torch.manual_seed(ctx.seed("vae", "noise"))  # the reparameterisation noise
 
-    snap_path = ctx.paths.snapshot("vae")
-    progress: dict[str, Any] = {"epoch": 0, "batches_in_epoch": 0, "frames_in_epoch": 0,
-                                "batch": batch, "step": 0, "history": [], "sums": _zero_sums()}
-    snap = load_snapshot(snap_path, fingerprint, max_epoch=cfg.vae_epochs)
-    if snap is not None:
-        model.load_state_dict(snap["model"])
-        optimizer.load_state_dict(snap["optimizer"])
-        if snap.get("scaler"):
-            scaler.load_state_dict(snap["scaler"])
-        restore_rng(snap["rng"])
-        progress = snap["progress"]
-        log.info("vae: resuming from its snapshot at epoch %d (+%d frames)",
-                 progress["epoch"] + 1, progress["frames_in_epoch"])
+    def loss(frames: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Paper A.1: reconstruction L2 plus KL to N(0, I) with free bits."""
+        x = frames.to(device, non_blocking=True).float().div_(255.0)
+        with dev.autocast():
+            recon, mu, logvar = model(x)
+        total, recon_loss, kl = vae_loss(recon, x, mu, logvar, cfg.kl_tolerance,
+                                         cfg.kl_weight)
+        return {"loss": total, "recon": recon_loss, "kl": kl}
 
-    def save(model_: torch.nn.Module) -> None:
-        save_snapshot(snap_path, fingerprint, {
-            "model": model_.state_dict(), "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(), "rng": capture_rng(), "progress": progress,
-        })
-
-    preview = _preview_frames(store)
     ram_bytes = int(cfg.data_ram_gb * 2**30)
-    snapshot_every_s = ctx.snapshot_every_s
-    trained_frames, train_seconds = 0, 0.0
-    while progress["epoch"] < cfg.vae_epochs:
-        epoch = progress["epoch"]
+
+    def loader(epoch: int, batch_: int) -> tuple[Any, Any]:
         dataset = FrameDataset(ctx.paths.raw_data, ram_bytes, seed=ctx.seed("vae", "data"),
                                epoch=epoch)
-        loader = make_loader(dataset, batch, cfg.loader_workers, seed=ctx.seed("vae", epoch))
-        skip = batches_done(progress, batch)
-        progress["batch"] = batch
-        sums = progress["sums"]
-        window = _zero_sums()
-        model.train()
-        last_snap = t0 = time.monotonic()
-        pending = 0  # micro-batches accumulated since the last optimizer step
-        with ProgressBar(f"vae epoch {epoch + 1}/{cfg.vae_epochs}", total=len(dataset)) as bar:
-            for i, frames in enumerate(loader):
-                if i < skip:  # trained on before the snapshot this run resumed from
-                    bar.advance(len(frames))
-                    continue
-                x = frames.to(device, non_blocking=True).float().div_(255.0)
-                with dev.autocast():
-                    recon, mu, logvar = model(x)
-                loss, recon_loss, kl = vae_loss(recon, x, mu, logvar, cfg.kl_tolerance,
-                                                cfg.kl_weight)
-                scaler.scale(loss / accum).backward()
-                pending += 1
-                if pending == accum:
-                    _optimizer_step(optimizer, scaler)
-                    pending = 0
-                    progress["step"] += 1
-                n = len(frames)
-                # one device sync per batch for the three numbers, not three
-                values = dict(zip(("loss", "recon", "kl"),
-                                  torch.stack([loss, recon_loss, kl]).tolist(), strict=True))
-                for acc in (sums, window):
-                    for key, value in values.items():
-                        acc[key] += value * n
-                    acc["n"] += n
-                progress["frames_in_epoch"] += n
-                progress["batches_in_epoch"] = i + 1
-                trained_frames += n
-                bar.advance(n, loss=values["loss"])
-                if pending == 0 and progress["step"] % LOG_EVERY_STEPS == 0 and window["n"]:
-                    _log_means(ctx, window, progress["step"])
-                    window = _zero_sums()
-                if pending == 0 and time.monotonic() - last_snap >= snapshot_every_s:
-                    train_seconds += time.monotonic() - t0
-                    save(model)
-                    last_snap = t0 = time.monotonic()
-        if pending:  # a last, partial accumulation at the end of the epoch
-            _optimizer_step(optimizer, scaler)
-            progress["step"] += 1
-        train_seconds += time.monotonic() - t0
-        if window["n"]:
-            _log_means(ctx, window, progress["step"])
-        means = _means(sums)
-        progress["history"].append(means)
-        progress.update(epoch=epoch + 1, batches_in_epoch=0, frames_in_epoch=0,
-                        sums=_zero_sums())
-        save(model)
-        _log_reconstructions(ctx, model, preview, epoch + 1)
-        log.info("vae: epoch %d/%d loss %.2f (recon %.2f, kl %.2f)", epoch + 1,
-                 cfg.vae_epochs, means["loss"], means["recon"], means["kl"])
+        return dataset, make_loader(dataset, batch_, cfg.loader_workers,
+                                    seed=ctx.seed("vae", epoch))
 
+    preview = _preview_frames(store)
+
+    def on_epoch_end(epoch: int, m: dict[str, float]) -> None:
+        _log_reconstructions(ctx, model, preview, epoch)
+        log.info("vae: epoch %d/%d loss %.2f (recon %.2f, kl %.2f)", epoch, cfg.vae_epochs,
+                 m["loss"], m["recon"], m["kl"])
+
+    result = train_epochs(ctx, EpochLoop(
+        name="vae", model=model, optimizer=optimizer, scaler=dev.grad_scaler(),
+        metrics=METRICS, loss=loss, loader=loader, batch_len=len, epochs=cfg.vae_epochs,
+        batch=batch, accum=accum, fingerprint=fingerprint, on_epoch_end=on_epoch_end))
+
+    progress = result.progress
     _log_reconstructions(ctx, model, preview, progress["epoch"], plot=True)
     checkpoint = model.to_checkpoint()
     checkpoint["trained"] = {"epochs": progress["epoch"], "episodes": len(store)}
     atomic_torch_save(ctx.paths.vae, checkpoint)
-    last = progress["history"][-1] if progress["history"] else _means(_zero_sums())
-    images_per_s = trained_frames / train_seconds if train_seconds > 0 else 0.0
-    if trained_frames:
+    last = result.last_means or dict.fromkeys(METRICS, 0.0)
+    seconds = result.train_seconds
+    images_per_s = result.trained_items / seconds if seconds > 0 else 0.0
+    if result.trained_items:
         ctx.logger.scalar("vae/images_per_s", images_per_s, progress["step"])
     return {
         "final_loss": last["loss"],
@@ -187,29 +113,9 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
         "kl": last["kl"],
         "epochs": progress["epoch"],
         "images_per_s": round(images_per_s, 1),
-        "frames_trained": trained_frames,  # in this call: less than epochs x frames on resume
+        "frames_trained": result.trained_items,  # in this call: fewer on a resume
         "batch": batch,
     }
-
-
-def _optimizer_step(optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
-    scaler.step(optimizer)
-    scaler.update()
-    optimizer.zero_grad(set_to_none=True)
-
-
-def _zero_sums() -> dict[str, float]:
-    return {"loss": 0.0, "recon": 0.0, "kl": 0.0, "n": 0}
-
-
-def _means(sums: Mapping[str, float]) -> dict[str, float]:
-    n = max(1, sums["n"])
-    return {k: float(v) / n for k, v in sums.items() if k != "n"}
-
-
-def _log_means(ctx: StageContext, sums: Mapping[str, float], step: int) -> None:
-    for key, value in _means(sums).items():
-        ctx.logger.scalar(f"vae/{key}", value, step)
 
 
 def _preview_frames(store: EpisodeStore) -> np.ndarray:

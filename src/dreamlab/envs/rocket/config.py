@@ -68,7 +68,7 @@ def check_fits_padding(size: TeamSize, max_team_size: int) -> None:
 
 @dataclass
 class RocketEnvConfig:
-    """Every knob of the Rocket League env; YAML keys under `env_kwargs` use these names."""
+    """Every knob of the Rocket League env; the `rocket:` block of a self-play YAML."""
 
     ALGO = "ppo"  # for check_values' hint (`dreamlab ppo --help`)
 
@@ -97,7 +97,7 @@ class RocketEnvConfig:
         check_fits_padding(parse_team_size(self.team_size), self.max_team_size)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None, source: str = "env_kwargs"
+    def from_dict(cls, data: dict[str, Any] | None, source: str = "rocket"
                   ) -> RocketEnvConfig:
         """Build from a YAML mapping: unknown keys and wrong types are one ConfigError."""
         return cls(**check_values(dict(data or {}), cls, source))

@@ -148,13 +148,13 @@ def vec(team_size: str, num_envs: int, workers: int, policies: int) -> tuple[Run
     if policies:
         import torch
 
-        from dreamlab.ppo.selfplay import batched_actions
+        from dreamlab.ppo.selfplay.batching import batched_actions_array, owner_matrix
 
         torch.set_num_threads(1)
         dim = venv.obs.shape[-1]
-        nets = {k: torch.nn.Sequential(torch.nn.Linear(dim, 256), torch.nn.ReLU(),
-                                       torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                                       torch.nn.Linear(256, 90)) for k in ("learner", "s0")}
+        nets = [torch.nn.Sequential(torch.nn.Linear(dim, 256), torch.nn.ReLU(),
+                                    torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                    torch.nn.Linear(256, 90)) for _ in range(policies)]
 
         def policy(net: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
             def forward(obs: np.ndarray) -> np.ndarray:
@@ -163,19 +163,13 @@ def vec(team_size: str, num_envs: int, workers: int, policies: int) -> tuple[Run
                     return torch.distributions.Categorical(logits=logits).sample().numpy()
             return forward
 
-        fns = {k: policy(n) for k, n in nets.items()}
-        agents = venv.possible_agents
+        fns = [policy(n) for n in nets]
+        opponent = np.zeros(num_envs, dtype=np.int64)  # every env plays pool snapshot 0
 
         def act() -> None:
-            obs, assignments = [], []
-            for e in range(num_envs):
-                playing = [s for s in range(venv.slots) if venv.alive[e, s]]
-                obs.append({agents[s]: venv.obs[e, s] for s in playing})
-                assignments.append({agents[s]: "learner" if venv.team[e, s] == 0 else "s0"
-                                    for s in playing})
-            for e, actions in enumerate(batched_actions(obs, assignments, fns)):
-                for agent, a in actions.items():
-                    venv.actions[e, agents.index(agent)] = a
+            # The learner is blue here; the trainer reads venv.learner_team instead.
+            owner = owner_matrix(venv.alive, venv.team, np.zeros(num_envs, np.int8), opponent)
+            batched_actions_array(venv.obs, owner, fns, venv.actions)
     else:
         def act() -> None:
             venv.actions[:] = rng.integers(0, 90, venv.actions.shape)

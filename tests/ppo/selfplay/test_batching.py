@@ -51,3 +51,20 @@ def test_learner_score() -> None:
     assert learner_score(0, 0) == 1.0
     assert learner_score(1, 0) == 0.0
     assert learner_score(None, 1) == 0.5
+
+
+def test_array_path_runs_each_policy_once() -> None:
+    from dreamlab.ppo.selfplay.batching import batched_actions_array, owner_matrix
+
+    alive = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [1, 1, 1, 1]], dtype=bool)
+    team = np.array([[0, 0, 1, 1]] * 3, dtype=np.int8)
+    learner_team = np.array([0, 1, 0], dtype=np.int8)
+    owner = owner_matrix(alive, team, learner_team, opponent=np.array([0, 1, 0]))
+    assert owner.tolist() == [[0, -1, 1, -1], [2, -1, 0, 0], [0, 0, 1, 1]]
+    obs = np.arange(12, dtype=np.float32).reshape(3, 4, 1).repeat(2, axis=2)
+    policies = [CountingPolicy(), CountingPolicy(), CountingPolicy()]
+    out = np.full((3, 4), -1.0, dtype=np.float32)
+    assert batched_actions_array(obs, owner, policies, out) == [5, 3, 1]
+    assert [p.calls for p in policies] == [1, 1, 1]
+    np.testing.assert_array_equal(out[alive], obs[alive][:, 0])
+    assert (out[~alive] == -1).all()

@@ -43,6 +43,9 @@ class FastDefaultObs(ObsBuilder[AgentID, np.ndarray, GameState, tuple[str, int]]
     def __init__(self, max_team_size: int) -> None:
         self.zero_padding = max_team_size
         self.size = obs_size(max_team_size)
+        self._tables: dict[tuple, np.ndarray] = {}  # team layout -> gather index
+        self._block_coefs = np.repeat(np.array([self.POS_COEF, 1.0, 1.0, self.LIN_VEL_COEF,
+                                                self.ANG_VEL_COEF]), 3).astype(np.float32)
 
     def get_obs_space(self, agent: AgentID) -> tuple[str, int]:
         return "real", self.size
@@ -57,38 +60,62 @@ class FastDefaultObs(ObsBuilder[AgentID, np.ndarray, GameState, tuple[str, int]]
         return {agent: rows[i] for i, agent in enumerate(agents)}
 
     def build_matrix(self, agents: list[AgentID], state: GameState) -> np.ndarray:
-        """One (len(agents), size) float64 array, row i for agents[i]."""
+        """One (len(agents), size) float64 array, row i for agents[i].
+
+        Every number an observation can hold is written once into a flat `source` vector
+        (ball, pads and car rows, each also mirrored); each agent's row is then a gather
+        from it through an index table that depends only on who plays on which team, so
+        it is built once per team layout and reused for every step of every episode.
+        """
         ids = list(state.cars)
         cars = [state.cars[i] for i in ids]
-        teams = [car.team_num for car in cars]
         feats = self._car_features(cars)
-        flipped = feats * _FLIP_CAR
         ball = self._ball_features(state.ball)
         pads = state.boost_pad_timers * self.PAD_TIMER_COEF
-        out = np.zeros((len(agents), self.size), dtype=np.float64)
-        pad_end = 9 + len(pads)
+        partial = [(car.is_holding_jump, car.handbrake, car.has_jumped, car.is_jumping,
+                    car.has_flipped, car.is_flipping, car.has_double_jumped, car.can_flip,
+                    car.air_time_since_jump) for car in cars]
+        source = np.concatenate([
+            np.zeros(1), ball, ball * _FLIP_CAR[:9], pads, pads[::-1],
+            np.asarray(partial, dtype=np.float64).ravel(), feats.ravel(),
+            (feats * _FLIP_CAR).ravel()])
+        key = (tuple(ids), tuple(car.team_num for car in cars), tuple(agents), len(pads))
+        index = self._tables.get(key)
+        if index is None:
+            index = self._tables[key] = self._index_table(*key)
+        return source[index]
+
+    def _index_table(self, ids: tuple, teams: tuple, agents: tuple, num_pads: int
+                     ) -> np.ndarray:
+        """Where each entry of each agent's row comes from in `source` (0 = padding)."""
+        n = len(ids)
+        ball, ball_flip = 1, 10
+        pads, pads_rev = 19, 19 + num_pads
+        partial = pads_rev + num_pads
+        feats = partial + 9 * n
+        flipped = feats + CAR_FEATURES * n
+        table = np.zeros((len(agents), self.size), dtype=np.intp)
+        car_cols = np.arange(CAR_FEATURES)
         for row, agent in enumerate(agents):
             me = ids.index(agent)
-            car = cars[me]
-            orange = car.team_num == ORANGE_TEAM
-            table = flipped if orange else feats
-            out[row, :9] = ball * _FLIP_CAR[:9] if orange else ball
-            out[row, 9:pad_end] = pads[::-1] if orange else pads
-            out[row, pad_end:GLOBAL_FEATURES] = (
-                car.is_holding_jump, car.handbrake, car.has_jumped, car.is_jumping,
-                car.has_flipped, car.is_flipping, car.has_double_jumped, car.can_flip,
-                car.air_time_since_jump)
-            start = GLOBAL_FEATURES
-            out[row, start:start + CAR_FEATURES] = table[me]
-            allies = [k for k in range(len(ids)) if k != me and teams[k] == car.team_num]
-            enemies = [k for k in range(len(ids)) if teams[k] != car.team_num]
-            start += CAR_FEATURES
-            if allies:
-                out[row, start:start + CAR_FEATURES * len(allies)] = table[allies].ravel()
-            start += CAR_FEATURES * max(self.zero_padding - 1, len(allies))
-            if enemies:
-                out[row, start:start + CAR_FEATURES * len(enemies)] = table[enemies].ravel()
-        return out
+            orange = teams[me] == ORANGE_TEAM
+            cars = flipped if orange else feats
+            table[row, :9] = np.arange(9) + (ball_flip if orange else ball)
+            table[row, 9:9 + num_pads] = np.arange(num_pads) + (pads_rev if orange else pads)
+            table[row, 9 + num_pads:GLOBAL_FEATURES] = partial + 9 * me + np.arange(9)
+            col = GLOBAL_FEATURES
+            table[row, col:col + CAR_FEATURES] = cars + CAR_FEATURES * me + car_cols
+            allies = [k for k in range(n) if k != me and teams[k] == teams[me]]
+            enemies = [k for k in range(n) if teams[k] != teams[me]]
+            col += CAR_FEATURES
+            for k in allies:
+                table[row, col:col + CAR_FEATURES] = cars + CAR_FEATURES * k + car_cols
+                col += CAR_FEATURES
+            col = GLOBAL_FEATURES + CAR_FEATURES * max(self.zero_padding, len(allies) + 1)
+            for k in enemies:
+                table[row, col:col + CAR_FEATURES] = cars + CAR_FEATURES * k + car_cols
+                col += CAR_FEATURES
+        return table
 
     def _ball_features(self, ball: PhysicsObject) -> np.ndarray:
         return np.concatenate([ball.position * self.POS_COEF,
@@ -102,15 +129,21 @@ class FastDefaultObs(ObsBuilder[AgentID, np.ndarray, GameState, tuple[str, int]]
         float64, exactly as DefaultObs' per-car concatenate does, so values match bit for
         bit; the scalar boost product is Python arithmetic in both.
         """
-        physics = [car.physics for car in cars]
-        rot = np.stack([p.rotation_mtx for p in physics])
+        vectors = []
+        for car in cars:
+            p = car.physics
+            rot = p.rotation_mtx
+            vectors += (p.position, rot[:, 0], rot[:, 2], p.linear_velocity,
+                        p.angular_velocity)
+        # (n, 15) in the vectors' own dtype (float32), each block times its coefficient;
+        # a float32 coefficient is what numpy makes of the Python float in DefaultObs.
+        blocks = np.array(vectors).reshape(len(cars), 15) * self._coefs(vectors[0].dtype)
         out = np.empty((len(cars), CAR_FEATURES), dtype=np.float64)
-        out[:, 0:3] = np.stack([p.position for p in physics]) * self.POS_COEF
-        out[:, 3:6] = rot[:, :, 0]
-        out[:, 6:9] = rot[:, :, 2]
-        out[:, 9:12] = np.stack([p.linear_velocity for p in physics]) * self.LIN_VEL_COEF
-        out[:, 12:15] = np.stack([p.angular_velocity for p in physics]) * self.ANG_VEL_COEF
+        out[:, :15] = blocks
         out[:, 15:20] = [[car.boost_amount * self.BOOST_COEF, car.demo_respawn_timer,
                           int(car.on_ground), int(car.is_boosting), int(car.is_supersonic)]
                          for car in cars]
         return out
+
+    def _coefs(self, dtype: np.dtype) -> np.ndarray:
+        return self._block_coefs.astype(dtype, copy=False)

@@ -62,3 +62,29 @@ def learner_score(winner: int | None, learner_team: int) -> float:
     if winner is None:
         return 0.5
     return 1.0 if winner == learner_team else 0.0
+
+
+# --- the same on RocketVecEnv's arrays: no per-car Python at all ---------------------------
+
+
+def owner_matrix(alive: np.ndarray, team: np.ndarray, learner_team: np.ndarray,
+                 opponent: np.ndarray) -> np.ndarray:
+    """(envs, slots) policy index per car: 0 = the learner, 1 + opponent[e] = env e's pool
+    snapshot (an index into the caller's list of loaded snapshots), -1 = no car."""
+    learner = team == learner_team[:, None]
+    owner = np.where(learner, 0, 1 + opponent[:, None])
+    return np.where(alive, owner, -1)
+
+
+def batched_actions_array(obs: np.ndarray, owner: np.ndarray, policies: Sequence[Policy],
+                          out: np.ndarray) -> list[int]:
+    """Fill out[e, s] with the action of policy owner[e, s] for every car; each policy runs
+    once, on obs[owner == k] (cars in env-major order). Returns each policy's batch size."""
+    sizes = []
+    for k, policy in enumerate(policies):
+        mask = owner == k
+        n = int(mask.sum())
+        sizes.append(n)
+        if n:
+            out[mask] = policy(obs[mask])
+    return sizes

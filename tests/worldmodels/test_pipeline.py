@@ -176,3 +176,29 @@ def test_iterations_collect_with_the_controller_and_refit(tmp_path) -> None:
     again = Pipeline(cfg).run()
     assert all(r["status"] == "skipped (done)" for r in again)
     assert _mtimes(run) == before
+
+
+def test_every_config_field_is_a_stage_dependency_or_run_only() -> None:
+    """One table (issue 10): a field missing from every stage row would let a changed
+    value skip the retrain it needs, silently."""
+    from dataclasses import fields
+
+    from dreamlab.config import config_hash_fields
+    from dreamlab.worldmodels.pipeline import RUN_ONLY_FIELDS, stage_table
+
+    used = set(config_hash_fields()) | set(RUN_ONLY_FIELDS)
+    for stage in stage_table().values():
+        used |= set(stage.fields) | set(stage.pass_fields)
+    missing = [f.name for f in fields(WorldModelConfig) if f.name not in used]
+    assert not missing, f"fields in no stage row and not run-only: {missing}"
+
+
+def test_a_changed_dependency_reruns_its_stage_and_marks_later_ones_stale(tmp_path) -> None:
+    from dreamlab.worldmodels.pipeline import stage_fingerprint
+
+    base = WorldModelConfig(env="CartPole-v1", obs="state")
+    changed = WorldModelConfig(env="CartPole-v1", obs="state", data_ram_gb=0.5)
+    assert stage_fingerprint(base, "mdnrnn") != stage_fingerprint(changed, "mdnrnn")
+    assert stage_fingerprint(base, "controller") == stage_fingerprint(changed, "controller")
+    # a late field at its default leaves old runs' fingerprints as they were
+    assert "loader_workers" not in stage_fingerprint(base, "vae")

@@ -75,6 +75,13 @@ class StageContext:
     stop: StopRule = field(default_factory=StopRule)
     snapshot_every_s: float = SNAPSHOT_EVERY_S  # V and M training snapshots (tests: 0)
 
+    def stage_fingerprint(self, stage: str) -> dict[str, Any]:
+        """The config part of a stage's snapshot fingerprint, from its row of the stage
+        table (training-length fields left out: a snapshot may be trained on from)."""
+        from dreamlab.worldmodels.pipeline import stage_table
+
+        return stage_table()[stage].snapshot_fingerprint(self.cfg, self.iteration)
+
     @property
     def uses_vae(self) -> bool:
         """State-vector envs skip V: z is the normalised state (DESIGN.md)."""

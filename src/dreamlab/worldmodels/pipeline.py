@@ -1,10 +1,9 @@
-"""Wires the six World Models stages over one run directory (issue 2).
+"""The World Models stage table and the passes over it, on the shared stage engine.
 
-For each selected stage: if the manifest says it finished and its outputs still match
-their checksums, it is skipped; otherwise its inputs are verified (one line naming the
-stage to run first), it runs (continuing from its own snapshot if it was cut off), and
-its outputs are checksummed into the manifest. A finished stage invalidates the stages
-after it that were built from its old outputs.
+Each of the six stages is one row of `stage_table()`: inputs, outputs, scratch and the
+config fields its result depends on. runtime/stages.py verifies and skips finished
+stages, checks inputs (one line naming the stage to run first), runs the rest
+(continuing from their own snapshots when cut off) and marks later stages stale.
 
 Iterative training (paper section 5, cfg.iterations = K): after the first pass, passes
 1..K-1 collect episodes with the trained controller plus exploration noise (appended to
@@ -21,61 +20,43 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from dreamlab.config import STAGES, WorldModelConfig, config_hash_fields
-from dreamlab.errors import IncompatibleRunError, StageInputError
+from dreamlab.errors import IncompatibleRunError
 from dreamlab.runtime.atomic import atomic_write_bytes, atomic_write_text
 from dreamlab.runtime.device import DeviceSetup, setup_device, torch_threads
 from dreamlab.runtime.logger import RunLogger
 from dreamlab.runtime.manifest import Manifest
 from dreamlab.runtime.seeding import seed_everything
+from dreamlab.runtime.stages import Stage, StageRun, check_needs, run_stage
 from dreamlab.runtime.stop import StopRule
 from dreamlab.worldmodels.context import RunPaths, StageContext
 
 log = logging.getLogger("dreamlab")
 
 
-# The config fields each stage's result depends on. A finished stage whose fields changed
-# runs again (so `--stage controller,eval --cma-generations 50 --resume DIR` retrains C on
-# the earlier V and M), and every stage after one that ran is marked stale.
-STAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "collect": ("num_random_rollouts", "max_episode_steps"),
-    "vae": ("seed", "vae_epochs", "vae_batch", "vae_lr", "kl_tolerance", "kl_weight",
-            "grad_accum_steps"),
-    "encode": (),
-    "mdnrnn": ("seed", "mdnrnn_epochs", "mdnrnn_hidden", "mdnrnn_gaussians", "mdnrnn_seq_len",
-               "mdnrnn_batch", "mdnrnn_lr", "done_pos_weight", "mdnrnn_sample_z"),
-    "controller": ("seed", "cma_pop_size", "cma_generations", "cma_sigma0",
-                   "rollouts_per_candidate", "train_in_dream", "temperature", "dream_max_steps",
-                   "done_threshold", "eval_every", "eval_rollouts", "real_finetune_s",
-                   "controller_hidden", "controller_inputs", "fitness_max_steps",
-                   "no_progress_steps", "cma_max_minutes", "eval_point", "standardize_z"),
-    "eval": ("seed", "eval_episodes", "save_videos"),
+# Fields no stage result depends on, each for a reason; a test fails when a new field is
+# in neither this set nor a stage row, so a forgotten dependency cannot skip a retrain.
+RUN_ONLY_FIELDS = {
+    "mode": "a preset name; the values it sets are fields themselves",
+    "device": "where to compute", "amp": "CUDA precision", "tf32": "CUDA precision",
+    "num_threads": "speed", "executor": "where parallel work runs (seeded jobs)",
+    "collect_workers": "speed (episodes are seeded per job)", "debug": "tracebacks",
+    "checkpoint_dir": "where the run is", "stage": "which stages run now",
+    "max_disk_gb": "a budget: collection stops or refuses, never changes an episode",
+    "iterations": "passes are stages of their own (collect@1, ...)",
 }
 
 
-ITERATED_FIELDS = ("iteration_rollouts", "explore_noise")  # collect of passes >= 1 only
-# Fields added after runs were already on disk: left out of the fingerprint at their
-# default, so a run made before they existed is not retrained for nothing.
-LATE_FIELDS = {"controller_inputs": "zh", "fitness_max_steps": 0, "no_progress_steps": 0,
-               "cma_max_minutes": 0.0, "eval_point": "best", "standardize_z": False}
-
-
 def stage_fingerprint(cfg: WorldModelConfig, name: str, iteration: int = 0) -> dict[str, Any]:
-    out = {k: getattr(cfg, k) for k in STAGE_FIELDS[name]
-           if LATE_FIELDS.get(k, object()) != getattr(cfg, k)}
-    if iteration >= 1:  # pass 0 keeps the fingerprints of runs made before iterations
-        out["iteration"] = iteration
-        if name == "collect":
-            out.update({k: getattr(cfg, k) for k in ITERATED_FIELDS})
-    return out
+    """The config a stage's result depends on, read from its row of the stage table."""
+    return stage_table()[name].fingerprint(cfg, iteration)
 
 
 def stage_key(name: str, iteration: int) -> str:
@@ -99,18 +80,12 @@ def stage_plan(cfg: WorldModelConfig) -> list[tuple[str, int]]:
     return plan
 
 
-@dataclass(frozen=True)
-class StageSpec:
-    name: str
-    run: Callable[[StageContext], dict[str, Any]]
-    needs: tuple[str, ...]  # stages whose outputs this one reads
-    outputs: Callable[[StageContext], list[Path]]
-    # Resumable partial state that belongs to one attempt: kept when a cut-off stage
-    # continues, removed when the stage must start over (its inputs or config changed).
-    scratch: Callable[[StageContext], list[Path]] = lambda ctx: []
-
-
-def _stage_specs() -> dict[str, StageSpec]:
+def stage_table() -> dict[str, Stage]:
+    """The World Models stage table: each stage's inputs, outputs, scratch and config
+    dependencies in one row (runtime/stages.py derives fingerprints and skips from it).
+    A finished stage whose fields changed runs again (so `--stage controller,eval
+    --cma-generations 50 --resume DIR` retrains C on the earlier V and M), and every
+    stage after one that ran is marked stale."""
     # Imported here so `dreamlab --help` and config errors stay fast.
     from dreamlab.worldmodels.collect import run_collect
     from dreamlab.worldmodels.encode import run_encode
@@ -128,20 +103,44 @@ def _stage_specs() -> dict[str, StageSpec]:
             out += sorted(c.paths.videos.glob("*.mp4"))
         return out
 
-    specs = [
-        StageSpec("collect", run_collect, (), lambda c: [c.paths.raw_data]),
-        StageSpec("vae", run_train_vae, ("collect",), vae_out),
-        StageSpec("encode", run_encode, ("collect", "vae"), lambda c: [c.paths.latents],
-                  scratch=lambda c: [c.paths.latents]),
-        StageSpec("mdnrnn", run_train_mdnrnn, ("encode",), lambda c: [c.paths.mdnrnn]),
-        StageSpec("controller", run_train_controller, ("vae", "mdnrnn"),
-                  lambda c: [c.paths.controller],
-                  scratch=lambda c: [c.paths.cma_state,
-                                     *c.paths.snapshots.glob(f"{c.snapshot_prefix}gen_*.json")]),
+    # Late fields (added once runs were on disk) are left out of the fingerprint at these
+    # values, so such runs are not retrained for nothing. grad_accum_steps and
+    # loader_workers (batch order) always changed what M learns but were missing from its
+    # list before the table; they join here as late fields.
+    loader = {"loader_workers": 0, "data_ram_gb": 2.0}  # both set the batch order
+    stages = [
+        Stage("collect", run_collect, (), lambda c: [c.paths.raw_data],
+              fields=("num_random_rollouts", "max_episode_steps"),
+              pass_fields=("iteration_rollouts", "explore_noise")),
+        Stage("vae", run_train_vae, ("collect",), vae_out,
+              fields=("seed", "vae_epochs", "vae_batch", "vae_lr", "kl_tolerance",
+                      "kl_weight", "grad_accum_steps", *loader), late_fields=loader,
+              extendable=("vae_epochs",)),
+        Stage("encode", run_encode, ("collect", "vae"), lambda c: [c.paths.latents],
+              scratch=lambda c: [c.paths.latents]),
+        Stage("mdnrnn", run_train_mdnrnn, ("encode",), lambda c: [c.paths.mdnrnn],
+              fields=("seed", "mdnrnn_epochs", "mdnrnn_hidden", "mdnrnn_gaussians",
+                      "mdnrnn_seq_len", "mdnrnn_batch", "mdnrnn_lr", "done_pos_weight",
+                      "mdnrnn_sample_z", "grad_accum_steps", *loader),
+              late_fields={"grad_accum_steps": 1, **loader}, extendable=("mdnrnn_epochs",)),
+        Stage("controller", run_train_controller, ("vae", "mdnrnn"),
+              lambda c: [c.paths.controller],
+              fields=("seed", "cma_pop_size", "cma_generations", "cma_sigma0",
+                      "rollouts_per_candidate", "train_in_dream", "temperature",
+                      "dream_max_steps", "done_threshold", "eval_every", "eval_rollouts",
+                      "real_finetune_s", "controller_hidden", "controller_inputs",
+                      "fitness_max_steps", "no_progress_steps", "cma_max_minutes",
+                      "eval_point", "standardize_z"),
+              late_fields={"controller_inputs": "zh", "fitness_max_steps": 0,
+                           "no_progress_steps": 0, "cma_max_minutes": 0.0,
+                           "eval_point": "best", "standardize_z": False},
+              scratch=lambda c: [c.paths.cma_state,
+                                 *c.paths.snapshots.glob(f"{c.snapshot_prefix}gen_*.json")]),
         # eval loads V and M beside C, so a truncated vae.pt/mdnrnn.pt is caught up front
-        StageSpec("eval", run_evaluate, ("vae", "mdnrnn", "controller"), eval_out),
+        Stage("eval", run_evaluate, ("vae", "mdnrnn", "controller"), eval_out,
+              fields=("seed", "eval_episodes", "save_videos")),
     ]
-    return {s.name: s for s in specs}
+    return {s.name: s for s in stages}
 
 
 def stage_threads(name: str, device: DeviceSetup) -> int:
@@ -208,11 +207,11 @@ class Pipeline:
         manifest = Manifest.load(self.paths.root)
         check_compatible(manifest, self._config_record())
         selected = self.cfg.stages()
-        specs = _stage_specs()
+        specs = stage_table()
         for name, i in stage_plan(self.cfg):
             if superseded(manifest, name, i):
                 continue
-            _check_needs(manifest, stage_key(name, i),
+            check_needs(manifest, stage_key(name, i),
                          [stage_key(n, i) for n in specs[name].needs if n not in selected])
 
     def run(self) -> list[dict[str, Any]]:
@@ -228,62 +227,37 @@ class Pipeline:
         device = setup_device(cfg.device, cfg.amp, cfg.tf32, cfg.num_threads)
         log.info("device: %s", device.describe())
         logger = RunLogger(paths.logs)
-        specs = _stage_specs()
+        specs = stage_table()
         try:
             for name, iteration in stage_plan(cfg):
                 ctx = StageContext(cfg=cfg, paths=paths, logger=logger, device=device,
                                    env_info=self.info, iteration=iteration, stop=self.stop)
-                self._run_stage(specs[name], ctx, manifest, specs)
+                self._run_stage(specs[name], ctx, manifest)
         finally:
             logger.close()
             self._write_summary(manifest)
         return self.rows
 
-    def _run_stage(self, spec: StageSpec, ctx: StageContext, manifest: Manifest,
-                   specs: dict[str, StageSpec]) -> None:
+    def _run_stage(self, spec: Stage, ctx: StageContext, manifest: Manifest) -> None:
         name = stage_key(spec.name, ctx.iteration)
         if superseded(manifest, spec.name, ctx.iteration):
             log.info("%s: superseded by a later pass; skipping", name)
             self.rows.append(self._row(manifest, name, "skipped (done)"))
             return
-        fingerprint = _jsonable(stage_fingerprint(self.cfg, spec.name, ctx.iteration))
-        entry = manifest.stage(name)
-        same_config = entry.get("fingerprint", fingerprint) == fingerprint
-        if manifest.status(name) in ("done", "skipped"):
-            problem = manifest.verify_outputs(name) if same_config else "its settings changed"
-            if problem is None:
-                log.info("%s: finished earlier, outputs verified; skipping", name)
-                self.rows.append(self._row(manifest, name, "skipped (done)"))
-                return
-            log.warning("%s: %s; running it again", name, problem)
-        _check_needs(manifest, name, [stage_key(n, ctx.iteration) for n in spec.needs])
-        continuing = manifest.status(name) in ("running", "failed") and same_config
-        if not continuing:
-            for path in spec.scratch(ctx):
-                _remove(path)
-        seed_everything(ctx.seed(spec.name))
-        manifest.mark_running(name, fingerprint)
-        threads = stage_threads(spec.name, ctx.device)
-        log.info("%s: starting (%d torch thread%s)", name, threads, "s" * (threads > 1))
-        t0 = time.monotonic()
-        try:
+        job = StageRun(key=name, stage=spec, ctx=ctx,
+                       fingerprint=spec.fingerprint(self.cfg, ctx.iteration),
+                       needs=[stage_key(n, ctx.iteration) for n in spec.needs],
+                       later=downstream(name, self.cfg.iterations))
+
+        @contextmanager
+        def setup() -> Iterator[None]:
+            seed_everything(ctx.seed(spec.name))
+            threads = stage_threads(spec.name, ctx.device)
+            log.info("%s: starting (%d torch thread%s)", name, threads, "s" * (threads > 1))
             with torch_threads(threads):
-                metrics = spec.run(ctx) or {}
-        except BaseException as exc:
-            manifest.mark_failed(name, f"{type(exc).__name__}: {exc}")
-            raise
-        seconds = time.monotonic() - t0
-        outputs = [p for p in spec.outputs(ctx) if p.exists()]
-        missing = [p.name for p in spec.outputs(ctx) if not p.exists()]
-        if missing:
-            manifest.mark_failed(name, f"did not write {', '.join(missing)}")
-            raise RuntimeError(f"stage {name} finished without writing {', '.join(missing)}")
-        status = "skipped" if metrics.get("skipped") else "done"
-        manifest.mark_done(name, outputs, seconds, _jsonable(metrics), status=status)
-        for later in downstream(name, self.cfg.iterations):
-            if manifest.status(later) in ("done", "skipped", "running", "failed"):
-                manifest.invalidate(later)
-        log.info("%s: %s in %.1fs %s", name, status, seconds, _short(metrics))
+                yield
+
+        status, _ = run_stage(manifest, job, setup)
         self.rows.append(self._row(manifest, name, status))
 
     def _row(self, manifest: Manifest, name: str, status: str) -> dict[str, Any]:
@@ -313,50 +287,6 @@ class Pipeline:
         record["obs"] = self.info.obs
         record["env"] = self.info.env_id
         return record
-
-
-def _check_needs(manifest: Manifest, name: str, needs: Any) -> None:
-    """One line naming the stage to run first when an input is unfinished or damaged."""
-    for need in needs:
-        if manifest.status(need) not in ("done", "skipped"):
-            raise StageInputError(
-                f"stage '{name}' needs the outputs of stage '{need}', which has not "
-                f"finished in {manifest.run_dir}",
-                f"run `--stage {need}` first (or `--stage all`)",
-            )
-        problem = manifest.verify_outputs(need)
-        if problem is not None:
-            raise StageInputError(
-                f"stage '{name}' cannot use the outputs of '{need}': {problem}",
-                f"re-run `--stage {need}`",
-            )
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
-
-
-def _short(metrics: dict[str, Any]) -> str:
-    keys = [k for k, v in metrics.items() if isinstance(v, int | float)][:5]
-    return " ".join(f"{k}={metrics[k]:.4g}" for k in keys)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):
-        try:
-            return obj.item()
-        except (ValueError, TypeError):
-            return str(obj)
-    return obj
 
 
 def preflight(cfg: WorldModelConfig) -> None:

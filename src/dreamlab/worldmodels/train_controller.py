@@ -148,12 +148,11 @@ class ControllerTrainer:
             self.starts = DreamStarts.from_store(ctx.paths.latents, cfg.mdnrnn_sample_z)
         limit = ctx.env_info.max_episode_steps
         self.dream_max_steps = min(cfg.dream_max_steps, limit) if limit else cfg.dream_max_steps
-        self.fingerprint = {
+        self.fingerprint = {  # the stage table's config row, plus the V and M it uses
             "mdnrnn": sha256_file(ctx.paths.mdnrnn),
             "vae": sha256_file(vae_path) if vae_path else "",
             "spec": str(self.spec.to_dict()), "iteration": ctx.iteration,
-            "rollouts": cfg.rollouts_per_candidate, "train_in_dream": cfg.train_in_dream,
-            "temperature": cfg.temperature, "done_threshold": cfg.done_threshold,
+            **ctx.stage_fingerprint("controller"),
         }
         self.es = CMAES(self.spec.num_params, cfg.cma_sigma0, cfg.cma_pop_size,
                         ctx.seed("cma"))

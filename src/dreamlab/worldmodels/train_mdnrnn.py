@@ -55,14 +55,10 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
     z_dim = int(store.key_spec(0, "mu")["shape"][1])
     action_dim = ctx.env_info.action.input_dim
     accum = cfg.grad_accum_steps * max(1, cfg.mdnrnn_batch // batch)
-    fingerprint = {
-        "stage": "mdnrnn", "seed": cfg.seed, "iteration": ctx.iteration,
+    fingerprint = {  # the stage table's config row, plus what the data and model are
+        "stage": "mdnrnn", "iteration": ctx.iteration, **ctx.stage_fingerprint("mdnrnn"),
         "episodes": len(store), "steps": store.num_steps, "z_dim": z_dim,
-        "action_dim": action_dim, "hidden": cfg.mdnrnn_hidden,
-        "gaussians": cfg.mdnrnn_gaussians, "seq_len": cfg.mdnrnn_seq_len,
-        "mdnrnn_batch": cfg.mdnrnn_batch, "mdnrnn_lr": cfg.mdnrnn_lr,
-        "grad_accum_steps": cfg.grad_accum_steps, "done_pos_weight": cfg.done_pos_weight,
-        "sample_z": cfg.mdnrnn_sample_z,
+        "action_dim": action_dim,
     }
     torch.manual_seed(ctx.seed("mdnrnn", "init"))
     model = MDNRNN(z_dim, action_dim, cfg.mdnrnn_hidden, cfg.mdnrnn_gaussians).to(device)

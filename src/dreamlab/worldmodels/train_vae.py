@@ -56,12 +56,10 @@ def _train(ctx: StageContext, store: EpisodeStore, batch: int) -> dict[str, Any]
     device = dev.device
     # a smaller batch after an OOM keeps the optimiser's effective batch by accumulating more
     accum = cfg.grad_accum_steps * max(1, cfg.vae_batch // batch)
-    fingerprint = {
-        "stage": "vae", "seed": cfg.seed, "iteration": ctx.iteration,
+    fingerprint = {  # the stage table's config row, plus what the data and model are
+        "stage": "vae", "iteration": ctx.iteration, **ctx.stage_fingerprint("vae"),
         "episodes": len(store), "steps": store.num_steps, "img_size": cfg.vae_img_size,
-        "z_dim": cfg.z_dim, "vae_lr": cfg.vae_lr, "vae_batch": cfg.vae_batch,
-        "grad_accum_steps": cfg.grad_accum_steps, "kl_tolerance": cfg.kl_tolerance,
-        "kl_weight": cfg.kl_weight,
+        "z_dim": cfg.z_dim,
     }
     torch.manual_seed(ctx.seed("vae", "init"))
     model = ConvVAE(img_size=cfg.vae_img_size, z_dim=cfg.z_dim).to(device)

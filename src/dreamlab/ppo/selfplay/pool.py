@@ -76,8 +76,9 @@ class OpponentPool:
 
     def sample(self, ratings: WinProbability, learner: str = "learner") -> Snapshot:
         """The next opponent: the newest with probability p_latest, else a past one."""
+        latest = self.latest  # an empty pool is an error, whatever the draw
         if len(self) == 1 or self.rng.random() < self.p_latest:
-            return self.latest
+            return latest
         past = self.snapshots[:-1]
         return past[int(self.rng.choice(len(past), p=self.past_weights(ratings, learner)))]
 

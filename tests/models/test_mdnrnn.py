@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dreamlab.errors import CheckpointError
-from dreamlab.models.mdnrnn import MDNRNN, MDNOutput, mdn_loss, sample_next_z
+from dreamlab.models.mdnrnn import MDNRNN, MDNOutput, mdn_loss, sample_mdn
 from dreamlab.models.vae import ConvVAE
 from dreamlab.runtime.device import torch_threads
 
@@ -107,25 +107,36 @@ def _two_component_step(b: int) -> MDNOutput:
     return MDNOutput(logpi, mu, logsigma, torch.zeros(b), torch.zeros(b))
 
 
+def _draw(out: MDNOutput, tau: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    b = out.mu.shape[0]
+    return sample_mdn(out.logpi, out.mu, out.logsigma, tau, torch.rand(b, generator=g),
+                      torch.randn(b, Z, generator=g))
+
+
 def test_lower_temperature_gives_lower_variance() -> None:
     out = _two_component_step(20000)
     variances = []
     for tau in (0.1, 1.0, 1.5):
-        z = sample_next_z(out, tau, torch.Generator().manual_seed(0))
+        z = _draw(out, tau, 0)
         assert z.shape == (20000, Z)
         variances.append(z.var().item())
     assert variances[0] < variances[1] < variances[2]
     assert variances[0] < 0.5  # nearly always the heavier component, with a tiny sigma
 
 
-def test_sampling_is_reproducible_with_a_generator() -> None:
+def test_component_frequencies_follow_the_mixture_weights() -> None:
+    out = _two_component_step(20000)
+    z = _draw(out, 1.0, 3)
+    assert (z[:, 0] < 0).float().mean().item() == pytest.approx(0.7, abs=0.02)
+
+
+def test_sampling_is_reproducible_from_its_noise() -> None:
     out = _two_component_step(64)
-    a = sample_next_z(out, 1.15, torch.Generator().manual_seed(7))
-    b = sample_next_z(out, 1.15, torch.Generator().manual_seed(7))
-    c = sample_next_z(out, 1.15, torch.Generator().manual_seed(8))
-    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(_draw(out, 1.15, 7), _draw(out, 1.15, 7))
+    assert not torch.equal(_draw(out, 1.15, 7), _draw(out, 1.15, 8))
     with pytest.raises(ValueError):
-        sample_next_z(out, 0.0)
+        _draw(out, 0.0, 7)
 
 
 def test_checkpoint_round_trip_and_foreign_dicts(tmp_path) -> None:
@@ -147,9 +158,6 @@ def test_dream_step_on_cuda_with_a_cuda_generator() -> None:
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out, state = model.step(torch.randn(8, Z, device="cuda"),
                                 torch.randn(8, A, device="cuda"), state)
-    g = torch.Generator(device="cuda").manual_seed(0)
-    z = sample_next_z(out, 1.15, g)
+    z = sample_mdn(out.logpi, out.mu, out.logsigma, 1.15, torch.rand(8, device="cuda"),
+                   torch.randn(8, Z, device="cuda"))
     assert z.device.type == "cuda" and z.dtype == torch.float32 and z.shape == (8, Z)
-    cpu_z = sample_next_z(MDNOutput(*(t.cpu() for t in out)), 1.15,
-                          torch.Generator().manual_seed(0))
-    assert cpu_z.device.type == "cpu"

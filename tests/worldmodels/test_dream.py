@@ -7,8 +7,8 @@ import torch
 
 from dreamlab.data import EpisodeStore, make_latent_episode
 from dreamlab.models.controller import ControllerSpec
-from dreamlab.models.mdnrnn import MDNRNN
-from dreamlab.worldmodels.dream import DreamEnv, DreamStarts, dream_rollout, sample_mdn
+from dreamlab.models.mdnrnn import MDNRNN, sample_mdn
+from dreamlab.worldmodels.dream import DreamEnv, DreamStarts, dream_rollout
 
 Z, H = 4, 8
 

@@ -168,27 +168,24 @@ def mdn_loss(
     }
 
 
-def sample_next_z(
-    out_step: MDNOutput, tau: float = 1.0, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Draw z_{t+1} from M's mixture at temperature tau (paper section 4.4): (..., Z).
+def sample_mdn(logpi: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor, tau: float,
+               uniform: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """Sample z_{t+1} (B, Z) from M's mixture at temperature tau (paper section 4.4), using
+    given noise: the one MDN sampler of the project.
 
     The mixture logits are divided by tau and each sigma multiplied by sqrt(tau), as in the
-    paper's code. tau > 1 makes the dream noisier and harder for the controller to exploit;
-    tau -> 0 approaches the most likely component's mean. With a `generator` the draw is
-    reproducible; its device is where the noise is drawn (use a CUDA generator for a CUDA
-    dream to avoid copies).
+    paper's code: tau > 1 makes the dream noisier and harder for the controller to
+    exploit; tau -> 0 approaches the most likely component's mean. uniform (B,) picks the
+    component by inverting the mixture's CDF; eps (B, Z) is the standard normal noise of
+    the chosen Gaussian. Passing the noise in, instead of a generator, keeps a rollout's
+    sample independent of the batch it sits in and of the device.
     """
     if not tau > 0:
         raise ValueError(f"temperature tau must be > 0, got {tau}")
-    device = generator.device if generator is not None else out_step.mu.device
-    logpi = out_step.logpi.float()
-    # Gumbel-max: one categorical draw per row, on any device, with an explicit generator
-    u = torch.rand(logpi.shape, generator=generator, device=device).to(logpi.device)
-    gumbel = -torch.log(-torch.log(u.clamp(1e-12, 1.0 - 1e-7)))
-    k = torch.argmax(logpi / tau + gumbel, dim=-1)  # (...)
-    index = k[..., None, None].expand(*k.shape, 1, out_step.mu.shape[-1])
-    mu = out_step.mu.float().gather(-2, index).squeeze(-2)
-    sigma = out_step.logsigma.float().gather(-2, index).squeeze(-2).exp() * math.sqrt(tau)
-    eps = torch.randn(mu.shape, generator=generator, device=device).to(mu.device)
-    return mu + sigma * eps
+    probs = torch.softmax(logpi.float() / tau, dim=-1)  # paper code: logmix / temperature
+    cdf = probs.cumsum(dim=-1)
+    k = (cdf < uniform.unsqueeze(1) * cdf[:, -1:]).sum(dim=-1).clamp(max=probs.shape[1] - 1)
+    rows = torch.arange(mu.shape[0], device=mu.device)
+    mean = mu[rows, k].float()
+    sigma = logsigma[rows, k].float().exp() * math.sqrt(tau)
+    return mean + sigma * eps

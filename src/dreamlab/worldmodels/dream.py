@@ -28,7 +28,6 @@ Two choices the notes (notes/cartpole-pixels-prototype.md) bear on:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,25 +36,9 @@ import numpy as np
 import torch
 
 from dreamlab.models.controller import ControllerSpec, actions_to_m_input, controller_act
+from dreamlab.models.mdnrnn import sample_mdn
 
 DONE_MODES = ("threshold", "sample")
-
-
-def sample_mdn(logpi: torch.Tensor, mu: torch.Tensor, logsigma: torch.Tensor, tau: float,
-               uniform: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """Sample z (B, Z) from M's mixture with temperature tau, using given noise.
-
-    uniform (B,) picks the component by inverting the mixture's CDF; eps (B, Z) is the
-    standard normal noise of the chosen Gaussian. Passing the noise in, instead of a
-    generator, is what keeps a rollout's sample independent of the batch it sits in.
-    """
-    probs = torch.softmax(logpi.float() / tau, dim=-1)  # paper code: logmix / temperature
-    cdf = probs.cumsum(dim=-1)
-    k = (cdf < uniform.unsqueeze(1) * cdf[:, -1:]).sum(dim=-1).clamp(max=probs.shape[1] - 1)
-    rows = torch.arange(mu.shape[0], device=mu.device)
-    mean = mu[rows, k].float()
-    sigma = logsigma[rows, k].float().exp() * math.sqrt(tau)
-    return mean + sigma * eps
 
 
 class DreamEnv:

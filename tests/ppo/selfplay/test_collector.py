@@ -59,6 +59,8 @@ def test_rollout_columns_games_and_ratings() -> None:
     assert len(draws) == 2 + len(games)  # one per env at start, then one per finished game
     assert collector.stats.wins + collector.stats.draws + collector.stats.losses == len(games)
     assert set(loaded) <= {"s0", "s1"} and len(loaded) == len(set(loaded))  # cached
-    # Timeouts bootstrap: the last reward of a drawn game carries gamma * V(final) = 1.8.
-    assert (out.rewards[out.dones * out.valid == 1] > 1.0).any()
+    # Timeouts bootstrap: the last step of a drawn game carries gamma * V(final) = 1.8.
+    assert np.isin(out.bootstrap.round(4), np.float32([0.0, 1.8])).all()
+    assert (out.bootstrap[out.dones * out.valid == 1] == np.float32(1.8)).any()
+    assert not out.bootstrap[out.dones == 0].any()
     assert out.last_value[out.valid[-1] == 1].tolist() == [2.0] * 4

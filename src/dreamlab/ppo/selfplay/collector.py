@@ -10,8 +10,9 @@ The rollout is (T, N) with N = num_envs * max_team_size learner columns: column
 (e, k) is the learner's k-th car in env e. A column with no car this step (a 1v1 episode
 in a 2v2-padded layout) has valid = 0 and done = 1, so it is left out of the losses and no
 advantage crosses it. A truncated game (timeout) is bootstrapped the usual way (SB3,
-CleanRL): gamma * V(final observation) is added to its last reward, and it is then
-treated as terminated. Pure numpy: the trainer wraps its network as callables.
+CleanRL): gamma * V(final observation) is added to its last reward (kept apart in
+`bootstrap`, so reward scaling does not touch a value), and it is then treated as
+terminated. Pure numpy: the trainer wraps its network as callables.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class SelfPlayRollout:
     actions: np.ndarray
     logprobs: np.ndarray
     values: np.ndarray
-    rewards: np.ndarray
+    rewards: np.ndarray  # as the env gave them (the trainer may scale them)
+    bootstrap: np.ndarray  # gamma * V(final obs) of timed-out games, added after scaling
     terminated: np.ndarray
     dones: np.ndarray
     valid: np.ndarray
@@ -57,6 +59,7 @@ class SelfPlayRollout:
                    logprobs=z((steps, columns), np.float32),
                    values=z((steps, columns), np.float32),
                    rewards=z((steps, columns), np.float32),
+                   bootstrap=z((steps, columns), np.float32),
                    terminated=z((steps, columns), np.float32),
                    dones=z((steps, columns), np.float32),
                    valid=z((steps, columns), np.float32),
@@ -176,7 +179,7 @@ class SelfPlayCollector:
         out.dones[t, cols] = out.terminated[t, cols] = 1.0
         if end.truncated and played:
             final = end.final_obs[[base + k for k in played]]
-            out.rewards[t, cols] += self.gamma * np.asarray(self._value_fn(final), np.float32)
+            out.bootstrap[t, cols] = self.gamma * np.asarray(self._value_fn(final), np.float32)
         learner_return = float(np.mean(self.returns[e, [base + k for k in played]])) \
             if played else 0.0
         self.returns[e] = 0.0

@@ -102,6 +102,7 @@ class SelfPlayCollector:
         self.stats = GameStats()
         self.started = False
         self._value_fn: ValueFn = lambda obs: np.zeros(len(obs), np.float32)
+        self._transform: Callable[[np.ndarray], np.ndarray] = lambda obs: obs
 
     def add_snapshot(self, snapshot: Snapshot) -> list[Snapshot]:
         """Put a new snapshot into the pool (rated as the learner now); returns evictions."""
@@ -129,9 +130,14 @@ class SelfPlayCollector:
         cols = envs * self.m + slots - v.learner_team[envs].astype(np.int64) * self.m
         return envs, slots, cols
 
-    def collect(self, learner: LearnerPolicy, value_fn: ValueFn, num_steps: int
+    def collect(self, learner: LearnerPolicy, value_fn: ValueFn, num_steps: int,
+                transform: Callable[[np.ndarray], np.ndarray] | None = None
                 ) -> SelfPlayRollout:
+        """num_steps steps of every env. transform: the learner's input from raw
+        observations (an observation normaliser); the rollout stores what the learner saw,
+        and value_fn receives transformed observations too."""
         v = self.venv
+        self._transform = transform or (lambda obs: obs)
         if not self.started:
             self._start()
         self._value_fn = value_fn  # bootstraps timeouts in _finish_game
@@ -141,7 +147,7 @@ class SelfPlayCollector:
         for t in range(num_steps):
             envs, slots, cols = self._learner_columns()
             out.dones[t] = out.terminated[t] = 1.0  # columns without a car this step
-            obs = v.obs[envs, slots]
+            obs = self._transform(v.obs[envs, slots])
             actions, logprobs, values = learner(obs)
             v.actions[envs, slots] = actions
             out.obs[t, cols], out.actions[t, cols] = obs, actions
@@ -156,7 +162,7 @@ class SelfPlayCollector:
             for end in ends:
                 self._finish_game(end, out, t)
         envs, slots, cols = self._learner_columns()
-        out.last_value[cols] = value_fn(v.obs[envs, slots])
+        out.last_value[cols] = value_fn(self._transform(v.obs[envs, slots]))
         return out
 
     def _act_opponents(self) -> None:
@@ -179,7 +185,8 @@ class SelfPlayCollector:
         out.dones[t, cols] = out.terminated[t, cols] = 1.0
         if end.truncated and played:
             final = end.final_obs[[base + k for k in played]]
-            out.bootstrap[t, cols] = self.gamma * np.asarray(self._value_fn(final), np.float32)
+            out.bootstrap[t, cols] = self.gamma * np.asarray(
+                self._value_fn(self._transform(final)), np.float32)
         learner_return = float(np.mean(self.returns[e, [base + k for k in played]])) \
             if played else 0.0
         self.returns[e] = 0.0

@@ -47,6 +47,8 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type,
         if f.name in skip:
             continue
         typ = types_[f.name]
+        if typ is dict:  # a YAML-only block (PPO's rocket: and selfplay:), no flag
+            continue
         flag = "--" + f.name.replace("_", "-")
         text = f.metadata.get("help", "")
         choices = f.metadata.get("choices")

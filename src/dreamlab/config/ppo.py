@@ -136,6 +136,12 @@ class PPOConfig(RunConfig):
     webhook_url: str | None = opt(None, "Discord-compatible webhook for start, checkpoint, "
                                   f"finish and crash (or ${WEBHOOK_ENV_VAR}); never saved")
 
+    # --- Rocket League self-play (env: rocket; issue 13), YAML only ----------------------
+    rocket: dict | None = opt(None, "env: rocket only: the Rocket League env block "
+                              "(dreamlab.envs.rocket.RocketEnvConfig; YAML only)")
+    selfplay: dict | None = opt(None, "env: rocket only: opponent pool, ratings and team-size "
+                                "curriculum (dreamlab.ppo.selfplay.SelfPlayConfig; YAML only)")
+
     # --- the seed's flags (cli.py's EXTRA_FLAGS / translate_flags hooks) --------------------
     @staticmethod
     def EXTRA_FLAGS(parser: argparse.ArgumentParser) -> None:  # noqa: N802 - cli hook name

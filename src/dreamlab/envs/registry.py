@@ -106,7 +106,10 @@ def _register_dmc() -> None:
 # Envs outside the Gymnasium registry (Rocket League through RLGym, multi-agent): an id
 # prefix -> (extra that installs it, "module:function" that builds it). Their algorithms
 # build them through `external_env(env_id)`; single-agent Gymnasium code never sees them.
-EXTERNAL_ENVS: dict[str, tuple[str, str]] = {}
+EXTERNAL_ENVS: dict[str, tuple[str, str]] = {
+    # `rocket` (team sizes from the self-play curriculum) or `rocket:1v2` (issue 13).
+    "rocket": ("rocket", "dreamlab.envs.rocket:make_rocket_env"),
+}
 
 
 def external_env(env_id: str) -> tuple[str, str] | None:

@@ -130,7 +130,12 @@ def check_compatible(manifest: Manifest, cfg: PPOConfig) -> None:
 def train(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
     """Train in cfg.run_dir(), resuming its newest checkpoint; evaluate; write plots."""
     from dreamlab.algorithms import TrainResult
+    from dreamlab.envs.rocket import is_rocket_id
 
+    if is_rocket_id(cfg.env):  # Rocket League trains by self-play (issue 13)
+        from dreamlab.ppo.selfplay.train import train_selfplay
+
+        return train_selfplay(cfg, stop)
     if cfg.debug:
         cfg = cfg.for_debug()
     layout = RunLayout(cfg.run_dir())

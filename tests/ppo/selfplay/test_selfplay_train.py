@@ -45,3 +45,30 @@ def test_selfplay_trains_rates_and_resumes(tmp_path) -> None:
     assert ckpt["counters"]["global_step"] == 320
     assert [s["timesteps"] for s in json.loads(ckpt["selfplay"]["pool"])["snapshots"]] == \
         [192, 256, 320]
+
+
+def test_the_preset_debug_run_completes_from_the_cli(tmp_path) -> None:
+    from pathlib import Path
+
+    from dreamlab.cli import main
+
+    preset = Path(__file__).resolve().parents[3] / "configs" / "experiments" / \
+        "ppo_rocket_selfplay.yaml"
+    run = tmp_path / "debug"
+    assert main(["ppo", "--config", str(preset), "--debug", "--checkpoint-dir", str(run)]) == 0
+    ratings = json.loads((run / "selfplay_ratings.json").read_text())
+    assert ratings["games"] > 0  # debug games are short enough to end and be rated
+    ckpt = StepCheckpointer(run / "checkpoints").load_latest()
+    assert ckpt["counters"]["global_step"] >= 1000
+    assert len(json.loads(ckpt["selfplay"]["pool"])["snapshots"]) >= 3
+
+
+def test_missing_rocket_extra_is_one_line_from_the_cli(tmp_path, monkeypatch, capsys) -> None:
+    import dreamlab.envs.rocket as rocket
+    from dreamlab.cli import main
+
+    monkeypatch.setattr(rocket, "rocket_missing", lambda: ["RocketSim"])
+    code = main(["ppo", "--env", "rocket:1v1", "--total-steps", "64",
+                 "--checkpoint-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "needs the rocket extra" in err and "dreamlab[rocket]" in err

@@ -17,9 +17,16 @@ from dreamlab.errors import EnvError
 if TYPE_CHECKING:
     from dreamlab.envs.rocket.env import RocketLeagueParallelEnv
 
+# `rocket` (the self-play curriculum sets team sizes) or `rocket:1v2` (one fixed size).
+ROCKET_ENV_IDS = ("rocket",)
 INSTALL_HINT = "pip install 'dreamlab[rocket]'  (rlgym[rl-sim], rlgym-tools, pettingzoo)"
 # Module -> what it proves: the simulator, the RLGym API, the reward components, the API.
 _REQUIRED = ("RocketSim", "rlgym.rocket_league", "rlgym_tools", "pettingzoo")
+
+
+def is_rocket_id(env_id: str) -> bool:
+    """Whether an env id names the Rocket League env (`rocket`, `rocket:1v2`)."""
+    return env_id.split(":", 1)[0] in ROCKET_ENV_IDS
 
 
 def rocket_missing() -> list[str]:
@@ -57,9 +64,11 @@ def make_rocket_env(config: RocketEnvConfig | dict[str, Any] | None = None,
 
 __all__ = [
     "INSTALL_HINT",
+    "ROCKET_ENV_IDS",
     "RewardWeights",
     "RocketEnvConfig",
     "TeamSize",
+    "is_rocket_id",
     "make_rocket_env",
     "parse_team_size",
     "require_rocket",

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from dreamlab.config.base import read_yaml_mapping
+from dreamlab.envs.rocket import is_rocket_id
 from dreamlab.envs.rocket.config import RocketEnvConfig, parse_team_size
 from dreamlab.errors import ConfigError
 from dreamlab.ppo.selfplay.config import SelfPlayConfig
-
-ROCKET_ENV_IDS = ("rocket", "RocketLeague")
 
 
 @dataclass
@@ -28,8 +27,8 @@ class SelfPlayPreset:
 
 
 def is_rocket_env(env_id: str) -> bool:
-    """`rocket`, `RocketLeague`, or `rocket:1v2` (a fixed team size, no curriculum)."""
-    return env_id.split(":", 1)[0] in ROCKET_ENV_IDS
+    """`rocket`, or `rocket:1v2` (a fixed team size, no curriculum)."""
+    return is_rocket_id(env_id)
 
 
 def split_selfplay_values(data: dict[str, Any], source: str) -> SelfPlayPreset:

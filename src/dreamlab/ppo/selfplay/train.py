@@ -14,6 +14,7 @@ and what is kept beside the network:
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -335,6 +336,11 @@ def train_selfplay(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
         factor = cfg.total_steps / full
         schedule = schedule.scaled(factor)
         snapshot_every = max(1, int(snapshot_every * factor))
+        # Games must end inside 1,000 steps, or no reset reads the next stage and no game
+        # is rated: 2 s without a touch, 10 s at most (30 and 300 in a real run).
+        rocket = dataclasses.replace(rocket, no_touch_timeout_s=min(rocket.no_touch_timeout_s,
+                                                                    2.0),
+                                     game_timeout_s=min(rocket.game_timeout_s, 10.0))
     layout = RunLayout(cfg.run_dir())
     layout.make()
     manifest = Manifest.load_or_create(layout.root, cfg.to_dict(), cfg.seed, algo=cfg.ALGO)

@@ -7,6 +7,7 @@ scoring, so it is written here. Everything else is the libraries' own.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -68,10 +69,10 @@ class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
 def ball_speed_towards(position: np.ndarray, velocity: np.ndarray, target: np.ndarray) -> float:
     """Component of the ball's velocity along ball->target, in units of BALL_MAX_SPEED."""
     direction = target - position
-    norm = float(np.linalg.norm(direction))
+    norm = math.sqrt(float(np.dot(direction, direction)))  # np.linalg.norm costs 3x here
     if norm == 0.0:
         return 0.0
-    return float(np.dot(velocity, direction) / (norm * BALL_MAX_SPEED))
+    return float(np.dot(velocity, direction)) / (norm * BALL_MAX_SPEED)
 
 
 def build_reward(weights: RewardWeights) -> RewardFunction:

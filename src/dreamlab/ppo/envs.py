@@ -63,8 +63,14 @@ def vector_kind(cfg: PPOConfig, env_id: str) -> str:
 def make_atari_env(env_id: str, max_episode_steps: int = 0) -> gym.Env:
     """One Atari env as the PPO paper played it: 4-frame skip with max-pooling, 84x84
     grayscale, up to 30 no-ops at reset, 4 stacked frames (Gymnasium's own wrappers)."""
+    import importlib.util
+
     import ale_py
 
+    if importlib.util.find_spec("cv2") is None:  # AtariPreprocessing resizes with OpenCV
+        raise EnvError(f"{env_id} through Python wrappers needs opencv-python",
+                       "use --vectorization native (the default), or pip install "
+                       "'gymnasium[other]'")
     gym.register_envs(ale_py)
     env = gym.make(env_id, frameskip=1, repeat_action_probability=ATARI_STICKY)
     env = gym.wrappers.AtariPreprocessing(env, noop_max=30, frame_skip=4,

@@ -76,6 +76,10 @@ def main() -> None:
     load_before = os.getloadavg()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        # Warm-up, not recorded: torch's first forward/backward and RocketSim's mesh load
+        # would otherwise be charged to whichever size runs first.
+        warm = argparse.Namespace(**{**vars(args), "updates": 1, "num_steps": 16})
+        train_once(args.sizes[0], warm, Path(tmp) / "warmup")
         for size in args.sizes:
             raw = raw_rlgym(size)
             raw(0.3)

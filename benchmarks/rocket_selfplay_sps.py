@@ -5,11 +5,12 @@ Re-run:  .venv/bin/python benchmarks/rocket_selfplay_sps.py            (about 4 
          .venv/bin/python benchmarks/rocket_selfplay_sps.py --updates 2 --sizes 1v1
 Writes benchmarks/results/rocket_selfplay_sps.json.
 
-For each team size: raw stepping (random actions, one process; rocket_throughput.py's
-`raw` mode) for --raw-seconds, then `train_selfplay` with the preset's network and PPO
-settings (configs/experiments/ppo_rocket_selfplay.yaml) for --updates rollouts of
---num-steps per env, then raw stepping again; the ratio is overall training SPS over the
-mean of the two raw figures. Issue 13's target is >= 70% of raw.
+For each team size: raw RLGym stepping (random actions, one process; rocket_throughput.py's
+`raw` mode, goal + touch rewards) and dreamlab's env alone (the same four reward terms the
+trainer uses, FastDefaultObs) for --raw-seconds each, then `train_selfplay` with the
+preset's network and PPO settings (configs/experiments/ppo_rocket_selfplay.yaml) for
+--updates rollouts of --num-steps per env, then both again; the ratios are training SPS
+over the mean of the before and after figures. Issue 13's target is >= 70% of raw.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rocket_throughput import cpu_model, git_head, log, raw_rlgym  # noqa: E402
+from rocket_throughput import cpu_model, dreamlab_env, git_head, log, raw_rlgym  # noqa: E402
 
 from _common import save_result  # noqa: E402
 
@@ -81,19 +82,26 @@ def main() -> None:
         warm = argparse.Namespace(**{**vars(args), "updates": 1, "num_steps": 16})
         train_once(args.sizes[0], warm, Path(tmp) / "warmup")
         for size in args.sizes:
-            raw = raw_rlgym(size)
-            raw(0.3)
-            before = raw(args.raw_seconds)[0] / args.raw_seconds
+            raw, env = raw_rlgym(size), dreamlab_env(size, fast_obs=True)
+            raw(0.3), env(0.3)
+            before = [f(args.raw_seconds)[0] / args.raw_seconds for f in (raw, env)]
             train = train_once(size, args, Path(tmp) / size)
-            after = raw(args.raw_seconds)[0] / args.raw_seconds
-            raw_sps = statistics.mean([before, after])
-            results[size] = {"raw_env_steps_per_s": [round(before, 1), round(after, 1)],
-                             "train": train,
-                             "overall_ratio_to_raw": round(train["overall_sps"] / raw_sps, 3),
-                             "collect_ratio_to_raw": round(train["collect_sps"] / raw_sps, 3)}
-            log(f"{size}: raw {raw_sps:.0f}/s, training overall {train['overall_sps']:.0f}/s "
-                f"(x{results[size]['overall_ratio_to_raw']:.2f}), collection "
-                f"{train['collect_sps']:.0f}/s (x{results[size]['collect_ratio_to_raw']:.2f})")
+            after = [f(args.raw_seconds)[0] / args.raw_seconds for f in (raw, env)]
+            raw_sps = statistics.mean([before[0], after[0]])
+            env_sps = statistics.mean([before[1], after[1]])
+            results[size] = {
+                "raw_env_steps_per_s": [round(before[0], 1), round(after[0], 1)],
+                "dreamlab_env_steps_per_s": [round(before[1], 1), round(after[1], 1)],
+                "train": train,
+                "overall_ratio_to_raw": round(train["overall_sps"] / raw_sps, 3),
+                "collect_ratio_to_raw": round(train["collect_sps"] / raw_sps, 3),
+                "overall_ratio_to_env": round(train["overall_sps"] / env_sps, 3),
+                "collect_ratio_to_env": round(train["collect_sps"] / env_sps, 3)}
+            r = results[size]
+            log(f"{size}: raw {raw_sps:.0f}/s, env {env_sps:.0f}/s, training overall "
+                f"{train['overall_sps']:.0f}/s (x{r['overall_ratio_to_raw']:.2f} raw, "
+                f"x{r['overall_ratio_to_env']:.2f} env), collection {train['collect_sps']:.0f}"
+                f"/s (x{r['collect_ratio_to_raw']:.2f} raw, x{r['collect_ratio_to_env']:.2f} env)")
     payload = {
         "git_head": git_head(), "cpu_model": cpu_model(),
         "cpus_usable": len(os.sched_getaffinity(0)),

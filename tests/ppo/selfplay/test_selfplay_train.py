@@ -72,3 +72,43 @@ def test_missing_rocket_extra_is_one_line_from_the_cli(tmp_path, monkeypatch, ca
                  "--checkpoint-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and "needs the rocket extra" in err and "dreamlab[rocket]" in err
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_keeps_pool_and_ratings(tmp_path) -> None:
+    """A run killed with SIGKILL after a checkpoint resumes with that checkpoint's pool and
+    ratings (the checkpoint holds them beside the network)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    yaml = tmp_path / "sp.yaml"
+    yaml.write_text(
+        "env: rocket\nnum_envs: 2\nnum_steps: 32\nbatch_size: 64\nnum_epochs: 1\n"
+        "total_steps: 100000\ncheckpoint_every: 128\nhidden_size: 16\ndevice: cpu\n"
+        "num_threads: 1\nrocket: {no_touch_timeout_s: 1.0}\n"
+        "selfplay: {snapshot_every: 64, pool_size: 50}\n")
+    cmd = [sys.executable, "-m", "dreamlab", "ppo", "--config", str(yaml),
+           "--checkpoint-dir", str(run)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and \
+            len(StepCheckpointer(run / "checkpoints").existing()) < 2:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    ckpt = StepCheckpointer(run / "checkpoints").load_latest()
+    killed_at = ckpt["counters"]["global_step"]
+    pool = json.loads(ckpt["selfplay"]["pool"])["snapshots"]
+    games = json.loads(ckpt["selfplay"]["ratings"])["games"]
+    yaml.write_text(yaml.read_text().replace("total_steps: 100000",
+                                             f"total_steps: {killed_at + 128}"))
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    after = StepCheckpointer(run / "checkpoints").load_latest()
+    assert after["counters"]["global_step"] == killed_at + 128
+    after_pool = json.loads(after["selfplay"]["pool"])["snapshots"]
+    assert after_pool[:len(pool)] == pool and len(after_pool) == len(pool) + 2
+    assert json.loads(after["selfplay"]["ratings"])["games"] > games

@@ -41,12 +41,8 @@ class ReplayBuffer:
         self.frame_stack = frame_stack
         self.memmap_dir = Path(memmap_dir) if memmap_dir is not None else None
         need = self.nbytes_needed()
-        if self.memmap_dir is None and need > ram_gb * GB:
-            raise MemoryBudgetError(
-                f"a replay of {capacity:,} steps needs {need / GB:.2f} GB "
-                f"({self.bytes_per_step():,} B/step) but --replay-ram-gb is {ram_gb:g}",
-                "lower --replay-capacity, use --grayscale or a smaller --img-size, raise "
-                "--replay-ram-gb, or pass --replay-memmap to keep it on disk")
+        if self.memmap_dir is None:
+            check_ram_budget(need, capacity, self.bytes_per_step(), ram_gb)
         if self.memmap_dir is not None:
             self.memmap_dir.mkdir(parents=True, exist_ok=True)
             free = shutil.disk_usage(self.memmap_dir).free + _existing_bytes(self.memmap_dir)
@@ -199,13 +195,31 @@ class ReplayBuffer:
         if self.memmap_dir is None:
             for name, arr in self.arrays.items():
                 src = np.load(directory / f"{name}.npy", mmap_mode="r")
-                chunk = 4096
-                for i in range(0, src.shape[1], chunk):
-                    arr[:, i:i + chunk] = src[:, i:i + chunk]
+                chunk, n = 4096, src.shape[1]
+                for i in range(0, n, chunk):
+                    arr[:, i:min(i + chunk, n)] = src[:, i:i + chunk]
                 del src
         self.pos = np.asarray(state["pos"], np.int64)
         self.count = np.asarray(state["count"], np.int64)
         self.total_written = int(state["total_written"])
+
+
+def check_ram_budget(need: int, capacity: int, bytes_per_step: int, ram_gb: float) -> None:
+    """Refuse, before anything is allocated, a replay larger than --replay-ram-gb."""
+    if need > ram_gb * GB:
+        raise MemoryBudgetError(
+            f"a replay of {capacity:,} steps needs {need / GB:.2f} GB "
+            f"({bytes_per_step:,} B/step) but --replay-ram-gb is {ram_gb:g}",
+            "lower --replay-capacity, use --grayscale or a smaller --img-size, raise "
+            "--replay-ram-gb, or pass --replay-memmap to keep it on disk")
+
+
+def replay_bytes(capacity: int, num_envs: int, obs_shape: tuple[int, ...], obs_dtype: Any,
+                 action_dim: int) -> tuple[int, int]:
+    """(bytes per step, bytes in all) of a replay, without allocating it."""
+    per_step = int(np.prod(obs_shape, dtype=np.int64)) * np.dtype(obs_dtype).itemsize \
+        + 4 * action_dim + 4 + 1 + 1
+    return per_step, per_step * (capacity // num_envs) * num_envs
 
 
 def _existing_bytes(directory: Path) -> int:

@@ -22,9 +22,9 @@ import torch
 
 from dreamlab.algorithms import TrainResult
 from dreamlab.config.dreamer import DreamerConfig
-from dreamlab.data.replay import ReplayBuffer
+from dreamlab.data.replay import ReplayBuffer, check_ram_budget, replay_bytes
 from dreamlab.dreamer.agent import to_torch_batch
-from dreamlab.dreamer.envloop import FrameStacker, random_actions, to_env_actions
+from dreamlab.dreamer.envloop import FrameStacker, describe, random_actions, to_env_actions
 from dreamlab.dreamer.evaluate import build_agent, evaluate_agent
 from dreamlab.dreamer.plots import write_plots
 from dreamlab.envs import make_vector_env
@@ -72,6 +72,7 @@ class Trainer:
     def __init__(self, cfg: DreamerConfig, stop: StopRule | None = None) -> None:
         self.cfg = cfg
         self.layout = RunLayout(cfg.run_dir())
+        preflight(cfg)
         self._check_resumable()
         self.layout.make()
         self.layout.write_config(cfg.to_dict())
@@ -283,6 +284,16 @@ class Trainer:
         log.info("eval at %d env steps: %.1f +- %.1f over %d episodes", self.env_steps,
                  result.mean_return, result.std_return, result.episodes)
         return result
+
+
+def preflight(cfg: DreamerConfig) -> None:
+    """Refuse a run that cannot work (unknown env, a replay over the RAM budget) before
+    the CLI prints the config table and before any file is written."""
+    info, spec = describe(cfg)
+    if not cfg.replay_memmap:
+        per_step, need = replay_bytes(cfg.replay_capacity, cfg.num_envs, spec.frame_shape,
+                                      spec.dtype, info.action.n)
+        check_ram_budget(need, cfg.replay_capacity, per_step, cfg.replay_ram_gb)
 
 
 def train(cfg: DreamerConfig, stop: StopRule | None = None) -> TrainResult:

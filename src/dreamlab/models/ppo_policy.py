@@ -128,6 +128,10 @@ class ActorCritic(nn.Module):
         features = self.encoder(obs)
         out = self.actor(features).float()
         value = self.critic(features).squeeze(-1).float()
+        if self.actions.kind == "discrete":  # one log-softmax serves both terms
+            logp = torch.log_softmax(out, -1)
+            entropy = -(logp.exp() * logp).sum(-1)
+            return logp.gather(-1, action.long().unsqueeze(-1)).squeeze(-1), entropy, value
         return self._log_prob(out, action), self._entropy(out), value
 
     # --- the three action distributions ------------------------------------------------

@@ -58,7 +58,8 @@ class Batch:
 
 
 def _mean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    return (x * w).sum() / w.sum().clamp(min=1.0)
+    """Mean over valid samples; `w` is the valid mask already divided by its sum."""
+    return (x * w).sum()
 
 
 def ppo_loss(policy: ActorCritic, mb: Batch, clip_coef: float, clip_vloss: bool,
@@ -66,28 +67,30 @@ def ppo_loss(policy: ActorCritic, mb: Batch, clip_coef: float, clip_vloss: bool,
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """L = -L^CLIP + vf_coef * L^VF - ent_coef * H  (paper eq. 9), over valid samples."""
     logprob, entropy, value = policy.evaluate(mb.obs, mb.actions)
+    w = mb.valid / mb.valid.sum().clamp(min=1.0)
     logratio = logprob - mb.logprobs
     ratio = logratio.exp()
     adv = mb.advantages
     if norm_adv:
-        mean = _mean(adv, mb.valid)
-        std = _mean((adv - mean) ** 2, mb.valid).sqrt()
-        adv = (adv - mean) / (std + 1e-8)
+        mean = _mean(adv, w)
+        adv = (adv - mean) / (_mean((adv - mean) ** 2, w).sqrt() + 1e-8)
     # Clipped surrogate (eq. 7): the pessimistic minimum, written as a max of losses.
     pg_loss = _mean(torch.max(-adv * ratio,
-                              -adv * ratio.clamp(1.0 - clip_coef, 1.0 + clip_coef)), mb.valid)
+                              -adv * ratio.clamp(1.0 - clip_coef, 1.0 + clip_coef)), w)
     # Value loss: squared error to the GAE return (SB3's scale: no 1/2, vf_coef 0.5).
     # Optional clipping keeps V near its rollout value, like the policy (Engstrom 2020).
     v_err = (value - mb.returns) ** 2
     if clip_vloss:
         v_clipped = mb.values + (value - mb.values).clamp(-clip_coef, clip_coef)
         v_err = torch.max(v_err, (v_clipped - mb.returns) ** 2)
-    v_loss = _mean(v_err, mb.valid)
-    ent = _mean(entropy, mb.valid)
-    loss = pg_loss + vf_coef * v_loss - ent_coef * ent
+    v_loss = _mean(v_err, w)
+    loss = pg_loss + vf_coef * v_loss
+    if ent_coef > 0:  # no entropy bonus, no entropy gradient to compute
+        loss = loss - ent_coef * _mean(entropy, w)
     with torch.no_grad():
-        approx_kl = _mean((ratio - 1.0) - logratio, mb.valid)  # Schulman's k3 estimator
-        clipfrac = _mean(((ratio - 1.0).abs() > clip_coef).float(), mb.valid)
+        ent = _mean(entropy, w)
+        approx_kl = _mean((ratio - 1.0) - logratio, w)  # Schulman's k3 estimator
+        clipfrac = _mean(((ratio - 1.0).abs() > clip_coef).float(), w)
     return loss, {"policy_loss": pg_loss.detach(), "value_loss": v_loss.detach(),
                   "entropy": ent.detach(), "approx_kl": approx_kl, "clipfrac": clipfrac}
 

@@ -112,3 +112,13 @@ def test_resume_after_kill_9_keeps_pool_and_ratings(tmp_path) -> None:
     after_pool = json.loads(after["selfplay"]["pool"])["snapshots"]
     assert after_pool[:len(pool)] == pool and len(after_pool) == len(pool) + 2
     assert json.loads(after["selfplay"]["ratings"])["games"] > games
+
+
+def test_resume_with_another_padding_is_one_line(tmp_path) -> None:
+    from dreamlab.errors import IncompatibleRunError
+
+    train_selfplay(_cfg(tmp_path, 64))
+    cfg = _cfg(tmp_path, 128)
+    cfg.rocket = {**cfg.rocket, "max_team_size": 3}
+    with pytest.raises(IncompatibleRunError, match="rocket.max_team_size=2"):
+        train_selfplay(cfg)

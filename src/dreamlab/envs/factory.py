@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import multiprocessing
-import os
 
 import gymnasium as gym
 
@@ -26,6 +25,7 @@ from dreamlab.envs.wrappers import (
     SeedOnFirstReset,
 )
 from dreamlab.errors import ConfigError, EnvError
+from dreamlab.runtime.cpus import cpu_count
 
 OBS_MODES = ("auto", "pixels", "state")
 VECTOR_MODES = ("auto", "sync", "async")
@@ -197,7 +197,7 @@ def make_vector_env(
     resolved = resolve_env_id(env_id)
     pixel_obs = _obs_mode(resolved, obs) == "pixels"
     if mode == "auto":
-        parallel = num_envs > 1 and (os.cpu_count() or 1) > 1 and pixel_obs
+        parallel = num_envs > 1 and cpu_count() > 1 and pixel_obs
         mode = "async" if parallel else "sync"
     fns = [
         functools.partial(

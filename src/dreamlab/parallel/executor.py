@@ -13,23 +13,16 @@ inherits torch's or pygame's threads from a fork.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
+
+from dreamlab.runtime.cpus import cpu_count
 
 J = TypeVar("J")
 R = TypeVar("R")
 
 START_METHOD = "spawn"
-
-
-def cpu_count() -> int:
-    """CPUs this process may use (its affinity mask where the OS has one): the one place
-    the project counts CPUs."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 class Executor:
@@ -39,6 +32,11 @@ class Executor:
     workers: int = 1
 
     def map(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
+        raise NotImplementedError
+
+    def imap(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
+        """Results in the jobs' order as they become available (a collector writes them
+        in seed order while later jobs still run)."""
         raise NotImplementedError
 
     def imap_unordered(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
@@ -66,31 +64,42 @@ class InlineExecutor(Executor):
     def map(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
         return [fn(job) for job in jobs]
 
-    def imap_unordered(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
+    def imap(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
         for job in jobs:
             yield fn(job)
+
+    def imap_unordered(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
+        return self.imap(fn, jobs)
 
 
 class ProcessExecutor(Executor):
     """A pool of `workers` spawned processes, kept for the executor's life so that the
-    initializer's work (loading V and M, building envs) is paid once per worker."""
+    initializer's work (loading V and M, building envs) is paid once per worker.
+
+    concurrent.futures rather than multiprocessing.Pool: a worker that dies or cannot
+    start (an import error, an OOM kill) raises BrokenProcessPool in the parent, where a
+    Pool would quietly start a replacement and wait for ever."""
 
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = ()) -> None:
         self.workers = max(1, workers)
         ctx = multiprocessing.get_context(START_METHOD)
-        self._pool: Any = ctx.Pool(self.workers, initializer=initializer, initargs=initargs)
+        self._pool: Any = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                              initializer=initializer, initargs=initargs)
 
     def map(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
-        return self._pool.map(fn, jobs, chunksize=1)
+        return list(self._pool.map(fn, jobs))
+
+    def imap(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
+        return self._pool.map(fn, jobs)
 
     def imap_unordered(self, fn: Callable[[J], R], jobs: Sequence[J]) -> Iterator[R]:
-        return self._pool.imap_unordered(fn, jobs, chunksize=1)
+        futures = [self._pool.submit(fn, job) for job in jobs]
+        return (f.result() for f in as_completed(futures))
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
 

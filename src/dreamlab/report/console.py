@@ -58,7 +58,9 @@ def print_doctor(path: str | Path = ".") -> None:
     if cuda:
         free, total = torch.cuda.mem_get_info()
         table.add_row("GPU memory", f"{human_bytes(free)} free of {human_bytes(total)}")
-    table.add_row("CPUs", str(os.cpu_count()))
+    from dreamlab.runtime.cpus import cpu_count
+
+    table.add_row("CPUs", f"{cpu_count()} usable of {os.cpu_count()}")
     disk = shutil.disk_usage(Path(path).resolve())
     table.add_row("free disk", f"{human_bytes(disk.free)} of {human_bytes(disk.total)} "
                   f"(at {Path(path).resolve().name or '/'})")

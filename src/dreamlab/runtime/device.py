@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -12,6 +11,7 @@ from typing import TypeVar
 import torch
 
 from dreamlab.errors import ConfigError
+from dreamlab.runtime.cpus import cpu_count
 
 log = logging.getLogger("dreamlab")
 T = TypeVar("T")
@@ -23,11 +23,7 @@ def choose_num_threads(requested: int = 0) -> int:
     given to this process, capped at 4, and the user can pin it with --num-threads."""
     if requested > 0:
         return requested
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cpus = os.cpu_count() or 1
-    return max(1, min(4, cpus))
+    return max(1, min(4, cpu_count()))
 
 
 @dataclass

@@ -14,7 +14,6 @@ z is the normalised state (DESIGN.md).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from dreamlab.models.controller import (
     controller_from_checkpoint,
 )
 from dreamlab.runtime.atomic import atomic_torch_save, safe_torch_load
+from dreamlab.runtime.cpus import cpu_count
 
 # --- controller_best.pt ----------------------------------------------------------------
 
@@ -100,17 +100,23 @@ class WorldModelPolicy:
         return mu.float()
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, params: torch.Tensor, slots: list[int]) -> np.ndarray:
+    def act(self, obs: np.ndarray, params: torch.Tensor, slots: list[int],
+            explore: Callable[[np.ndarray], Any] | None = None) -> Any:
         """Actions for the given slots (obs and params rows in the same order), and M's
-        memory of those slots advanced by one step."""
+        memory of those slots advanced by one step. `explore` turns C's greedy actions
+        into the ones taken (iterative training's noise); M is fed the actions taken, so
+        h is the memory the agent would have."""
         z = self.encode(obs)
         h, c = self.h[:, slots], self.c[:, slots]
         feats = torch.cat([z, h[-1]], dim=1)
         actions = controller_act(params.to(self.device), feats, self.spec)
+        if explore is not None:
+            taken = explore(actions.cpu().numpy())
+            actions = torch.as_tensor(np.asarray(taken))
         _, (h2, c2) = self.mdnrnn.step(z, actions_to_m_input(actions, self.spec), (h, c))
         self.h[:, slots] = h2
         self.c[:, slots] = c2
-        return actions.cpu().numpy()
+        return taken if explore is not None else actions.cpu().numpy()
 
 
 @dataclass
@@ -130,7 +136,10 @@ class RealRollouts:
 def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor,
                  seeds: list[int], capture: tuple[int, ...] = (),
                  frame_sink: Callable[[int, np.ndarray], None] | None = None,
-                 no_progress_steps: int = 0) -> RealRollouts:
+                 no_progress_steps: int = 0,
+                 explore: Callable[[int, np.ndarray], Any] | None = None,
+                 on_episode: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+                 ) -> RealRollouts:
     """Run episode n with controller params[n] from env.reset(seed=seeds[n]), over the
     given envs as parallel slots (a free slot takes the next episode).
 
@@ -146,6 +155,11 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
     has left the road or stopped would otherwise burn its remaining ~1000 rendered steps
     collecting -0.1 each. The return so far is kept, so a car that stalls still ranks below
     one that drives on; final evaluations run whole episodes.
+
+    explore(episode, greedy_action) -> the action taken (iterative training's noise);
+    on_episode(episode, {obs, actions, rewards, terminated}) receives each whole episode
+    as it ends, in completion order (the collect stage stores them). This is the one
+    episode scheduler: evaluation, real-env fitness and collection with C all use it.
     """
     n = params.shape[0]
     if len(seeds) != n:
@@ -160,6 +174,7 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
     idle = [0] * k  # steps in a row without a positive reward, per slot
     obs: list[Any] = [None] * k
     next_ep = 0
+    records: dict[int, dict[str, list]] = {}
 
     def start(slot: int) -> None:
         nonlocal next_ep
@@ -168,6 +183,9 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
         if next_ep < n:
             obs[slot], _ = envs[slot].reset(seed=int(seeds[next_ep]))
             _capture(slot, obs[slot])
+            if on_episode is not None:
+                records[next_ep] = {"obs": [obs[slot]], "actions": [], "rewards": [],
+                                    "terminated": []}
             next_ep += 1
 
     def _capture(slot: int, o: Any) -> None:
@@ -188,17 +206,34 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
         if not slots:
             break
         eps = [slot_ep[s] for s in slots]
-        actions = policy.act(np.stack([obs[s] for s in slots]), params[eps], slots)
+
+        def noisy(greedy: np.ndarray, eps: list[int] = eps) -> list[Any]:
+            assert explore is not None
+            return [explore(ep, greedy[j]) for j, ep in enumerate(eps)]
+
+        actions = policy.act(np.stack([obs[s] for s in slots]), params[eps], slots,
+                             noisy if explore is not None else None)
         restarted = []
         for j, s in enumerate(slots):
             a = actions[j]
-            act = int(a) if policy.spec.action_kind == "discrete" else a.astype(np.float32)
+            if explore is not None:
+                act = a
+            else:
+                act = int(a) if policy.spec.action_kind == "discrete" else a.astype(np.float32)
             o, r, terminated, truncated, _ = envs[s].step(act)
             ep = slot_ep[s]
             returns[ep] += float(r)
             lengths[ep] += 1
             idle[s] = 0 if r > 0 else idle[s] + 1
             stalled = 0 < no_progress_steps <= idle[s]
+            if on_episode is not None:
+                rec = records[ep]
+                rec["obs"].append(o)
+                rec["actions"].append(act)
+                rec["rewards"].append(r)
+                rec["terminated"].append(terminated)
+                if terminated or truncated or stalled:
+                    on_episode(ep, _stack_episode(records.pop(ep), policy.env_info))
             if terminated or truncated or stalled:
                 start(s)
                 restarted.append(s)
@@ -207,6 +242,14 @@ def run_episodes(policy: WorldModelPolicy, envs: list[Any], params: torch.Tensor
                 _capture(s, o)
         policy.reset_slots(restarted)
     return RealRollouts(returns, lengths, frames)
+
+
+def _stack_episode(rec: dict[str, list], env_info: Any) -> dict[str, np.ndarray]:
+    act_dtype = np.int64 if env_info.action.kind == "discrete" else np.float32
+    return {"obs": np.stack(rec["obs"]),
+            "actions": np.asarray(rec["actions"], dtype=act_dtype),
+            "rewards": np.asarray(rec["rewards"], dtype=np.float32),
+            "terminated": np.asarray(rec["terminated"], dtype=bool)}
 
 
 # --- worker processes -------------------------------------------------------------------
@@ -282,15 +325,17 @@ def _worker_run(job: tuple[np.ndarray, list[int]]) -> tuple[np.ndarray, np.ndarr
 class RealEvaluator:
     """Runs batches of real episodes in-process (workers <= 1) or over worker processes.
 
-    Workers start once (spawn-like context, so a parent that already runs torch threads
-    cannot deadlock them) and keep V, M and their envs until close(). Episodes are dealt
+    Workers come from the run's executor (parallel/: spawned processes, so a parent that
+    already runs torch threads cannot deadlock them), start once and keep V, M and their
+    envs until close(). Episodes are dealt
     to workers round-robin (episode i to worker i % W), so a worker's batch, and hence
     every result, is the same from run to run for a given worker count.
     """
 
     def __init__(self, setup: PolicySetup, workers: int = 1,
-                 local_device: torch.device | str = "cpu") -> None:
+                 local_device: torch.device | str = "cpu", executor: str = "local") -> None:
         self.setup = setup
+        self.executor = executor
         self.workers = max(1, int(workers))
         self.local_device = local_device  # workers always run V and M on the CPU
         self._local: _Runner | None = None
@@ -306,11 +351,10 @@ class RealEvaluator:
         if self.workers == 1 and self._local is None:
             self._local = _Runner(self.setup, self.local_device)
         if self.workers > 1 and self._pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods
-                                              else "spawn")
-            self._pool = ctx.Pool(self.workers, initializer=_worker_init,
-                                  initargs=(self.setup,))
+            from dreamlab.parallel import make_executor
+
+            self._pool = make_executor(self.executor, self.workers, initializer=_worker_init,
+                                       initargs=(self.setup,))
 
     def run(self, params: torch.Tensor | np.ndarray, seeds: list[int]) -> RealRollouts:
         """Returns and lengths of len(seeds) episodes, episode n with params[n]."""
@@ -333,7 +377,6 @@ class RealEvaluator:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
-            self._pool.join()
             self._pool = None
         if self._local is not None:
             self._local.close()
@@ -368,10 +411,4 @@ def default_workers(requested: int, env_info: Any) -> int:
         return requested
     if env_info.obs != "pixels":
         return 1
-    try:
-        import os
-
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = multiprocessing.cpu_count()
-    return max(1, min(4, cpus - 1))
+    return max(1, min(4, cpu_count() - 1))

@@ -13,9 +13,8 @@ come from the trained agent plus exploration noise instead, appended to the same
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -104,14 +103,13 @@ def num_workers(cfg: WorldModelConfig) -> int:
     return choose_num_threads(0)
 
 
-def _episodes(tasks: list[tuple], workers: int) -> Iterator[dict[str, np.ndarray]]:
-    if workers <= 1 or len(tasks) <= 1:
-        for t in tasks:
-            yield _worker_episode(t)
-        return
-    ctx = mp.get_context("spawn")  # fork after torch/pygame init is fragile
-    with ctx.Pool(workers) as pool:
-        yield from pool.imap(_worker_episode, tasks, chunksize=1)
+def _episodes(tasks: list[tuple], workers: int, executor: str
+              ) -> Iterator[dict[str, np.ndarray]]:
+    """Random episodes in seed order, through the run's executor (parallel/)."""
+    from dreamlab.parallel import make_executor
+
+    with make_executor(executor, min(workers, len(tasks))) as pool:
+        yield from pool.imap(_worker_episode, tasks)
 
 
 def _stop_at_cap_or_raise(budget: DiskBudget, store: EpisodeStore, exc: DiskBudgetError) -> None:
@@ -159,7 +157,7 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     stopped_at_budget = False
     with ProgressBar("collect episodes", total=wanted) as bar:
         bar.advance(start)
-        for episode in _episodes(tasks, num_workers(cfg)):
+        for episode in _episodes(tasks, num_workers(cfg), cfg.executor):
             try:
                 store.append(episode, meta={"seed": seeds[len(store)]}, budget=budget)
             except DiskBudgetError as exc:
@@ -204,18 +202,22 @@ def _explore(action: np.ndarray, spec: ActionSpec, noise: float,
     return np.clip(a, low, high).astype(np.float32)
 
 
-def controller_episodes(ctx: StageContext, seeds: list[int], num_envs: int = 16
-                        ) -> Iterator[dict[str, np.ndarray]]:
-    """Episodes of the current V + M + C agent with exploration noise, in seed order.
+def controller_episodes(ctx: StageContext, seeds: list[int],
+                        on_episode: Callable[[dict[str, np.ndarray]], None],
+                        num_envs: int = 16) -> None:
+    """Episodes of the current V + M + C agent with exploration noise, handed to
+    `on_episode` in seed order.
 
-    One process steps up to `num_envs` envs and runs V, C and M batched across them (as
-    agent.run_episodes does); M is fed the action actually taken, noise included, so h is
-    the memory the agent would have. An episode depends only on its seed.
+    One process steps up to `num_envs` envs with V, C and M batched across them through
+    agent.run_episodes (the one episode scheduler); M is fed the action actually taken,
+    noise included. An episode depends only on its seed.
     """
-    import torch
-
-    from dreamlab.models.controller import actions_to_m_input, controller_act
-    from dreamlab.worldmodels.agent import WorldModelPolicy, load_controller, load_world_model
+    from dreamlab.worldmodels.agent import (
+        WorldModelPolicy,
+        load_controller,
+        load_world_model,
+        run_episodes,
+    )
 
     cfg, info = ctx.cfg, ctx.env_info
     params, spec, _ = load_controller(ctx.paths.controller)
@@ -225,69 +227,32 @@ def controller_episodes(ctx: StageContext, seeds: list[int], num_envs: int = 16
     kwargs = env_kwargs_for(cfg, info.env_id, info.obs)
     k = max(1, min(num_envs, len(seeds)))
     envs = [make_env(**kwargs) for _ in range(k)]
-    policy.reset(k)
-    slot_ep = [-1] * k
-    obs: list[Any] = [None] * k
-    rngs: list[np.random.Generator | None] = [None] * k
-    records: dict[int, dict[str, list]] = {}
+    rngs = {ep: np.random.default_rng(int(seed)) for ep, seed in enumerate(seeds)}
     done: dict[int, dict[str, np.ndarray]] = {}
-    next_ep, next_out = 0, 0
-    act_dtype = np.int64 if info.action.kind == "discrete" else np.float32
+    next_out = 0
 
-    def start(slot: int) -> None:
-        nonlocal next_ep
-        slot_ep[slot] = next_ep
-        if next_ep < len(seeds):
-            seed = int(seeds[next_ep])
-            obs[slot], _ = envs[slot].reset(seed=seed)
-            rngs[slot] = np.random.default_rng(seed)
-            records[next_ep] = {"obs": [obs[slot]], "actions": [], "rewards": [],
-                                "terminated": []}
-            next_ep += 1
+    def explore(ep: int, greedy: np.ndarray) -> Any:
+        return _explore(greedy, info.action, cfg.explore_noise, rngs[ep])
+
+    def finished(ep: int, episode: dict[str, np.ndarray]) -> None:
+        nonlocal next_out
+        done[ep] = episode
+        rngs.pop(ep, None)
+        while next_out in done:  # the store is written in seed order
+            on_episode(done.pop(next_out))
+            next_out += 1
 
     try:
-        for slot in range(k):
-            start(slot)
-        while next_out < len(seeds):
-            slots = [s for s in range(k) if slot_ep[s] < len(seeds)]
-            with torch.no_grad():
-                z = policy.encode(np.stack([obs[s] for s in slots]))
-                h, c = policy.h[:, slots], policy.c[:, slots]
-                feats = torch.cat([z, h[-1]], dim=1)
-                greedy = controller_act(params[None].expand(len(slots), -1), feats, spec)
-                greedy_np = greedy.cpu().numpy()
-                taken = [_explore(greedy_np[j], info.action, cfg.explore_noise, rngs[s])
-                         for j, s in enumerate(slots)]
-                a_m = actions_to_m_input(torch.as_tensor(np.asarray(taken)), spec)
-                _, (h2, c2) = mdnrnn.step(z, a_m, (h, c))
-                policy.h[:, slots], policy.c[:, slots] = h2, c2
-            restarted = []
-            for j, s in enumerate(slots):
-                o, r, term, trunc, _ = envs[s].step(taken[j])
-                rec = records[slot_ep[s]]
-                rec["obs"].append(o)
-                rec["actions"].append(taken[j])
-                rec["rewards"].append(r)
-                rec["terminated"].append(term)
-                obs[s] = o
-                if term or trunc:
-                    ep = slot_ep[s]
-                    rec = records.pop(ep)
-                    done[ep] = {
-                        "obs": np.stack(rec["obs"]),
-                        "actions": np.asarray(rec["actions"], dtype=act_dtype),
-                        "rewards": np.asarray(rec["rewards"], dtype=np.float32),
-                        "terminated": np.asarray(rec["terminated"], dtype=bool),
-                    }
-                    start(s)
-                    restarted.append(s)
-            policy.reset_slots(restarted)
-            while next_out in done:  # the store is written in seed order
-                yield done.pop(next_out)
-                next_out += 1
+        n = len(seeds)
+        run_episodes(policy, envs, params[None].expand(n, -1), list(seeds),
+                     explore=explore, on_episode=finished)
     finally:
         for env in envs:
             env.close()
+
+
+class _BudgetReached(Exception):
+    """Collection stopped cleanly at --max-disk-gb."""
 
 
 def run_collect_with_controller(ctx: StageContext) -> dict[str, Any]:
@@ -312,16 +277,23 @@ def run_collect_with_controller(ctx: StageContext) -> dict[str, Any]:
     if start < wanted:
         with ProgressBar(f"collect with C (iteration {ctx.iteration})", total=wanted) as bar:
             bar.advance(start)
-            for j, episode in enumerate(controller_episodes(ctx, seeds[start:]), start):
+            position = iter(range(start, wanted))
+
+            def store_episode(episode: dict[str, np.ndarray]) -> None:
+                j = next(position)
                 try:
                     store.append(episode, meta={"seed": seeds[j], "iteration": ctx.iteration},
                                  budget=budget)
                 except DiskBudgetError as exc:
                     _stop_at_cap_or_raise(budget, store, exc)
-                    stopped_at_budget = True
-                    break
+                    raise _BudgetReached from exc
                 returns.append(float(episode["rewards"].sum()))
                 bar.advance(1, steps=store.num_steps)
+
+            try:
+                controller_episodes(ctx, seeds[start:], store_episode)
+            except _BudgetReached:
+                stopped_at_budget = True
     metrics = _metrics(store, time.monotonic() - t0, resumed_from=start)
     metrics.update(iteration=ctx.iteration, iteration_episodes=len(returns),
                    iteration_mean_return=float(np.mean(returns)) if returns else 0.0,

@@ -139,3 +139,27 @@ def test_messages_are_ascii_and_only_http_urls_are_used(server: _Server) -> None
     disabled = Webhook(None)
     disabled.send("not sent")
     assert not disabled.enabled
+
+
+@pytest.mark.parametrize("server", ["500"], indirect=True)
+def test_an_interrupt_writes_a_checkpoint_and_posts_the_crash(
+        server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dreamlab.ppo.train as ppo_train
+
+    real, calls = ppo_train.ppo_update, [0]
+
+    def update(*args: object, **kwargs: object) -> dict:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ppo_train, "ppo_update", update)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(PPOConfig(**_tiny(), checkpoint_dir=str(run), webhook_url=server.url))
+    ckpt = StepCheckpointer(run / "checkpoints").load_latest()
+    # Two whole updates of 128 steps; the interrupted third is not counted.
+    assert ckpt["counters"]["global_step"] == 256 and ckpt["counters"]["updates"] == 2
+    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+    assert server.bodies[-1]["content"].startswith("[CRASH]")

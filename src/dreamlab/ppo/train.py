@@ -153,7 +153,10 @@ def train(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
         train_s = run.loop()
         evaluation = run.finish(manifest)
     except BaseException as exc:
-        run.save_checkpoint(final=True)
+        try:
+            run.save_checkpoint(final=True)
+        except Exception as save_exc:  # noqa: BLE001 - e.g. a full disk: report the first error
+            log.warning("no checkpoint on exit: %s", save_exc)
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         manifest.set_status(status, reason=f"{type(exc).__name__}: {exc}"[:300])
         hook.send(f"[CRASH] dreamlab ppo {layout.root.name}: {status} at step "
@@ -248,13 +251,15 @@ class _Run:
                 group["lr"] = lr
             clip = cfg.clip_coef * (frac if cfg.anneal_clip else 1.0)
             last_value = collector.collect(agent.policy, buf)
-            c.global_step += rollout
             batch = buf.batch(last_value, cfg.gamma, cfg.gae_lambda)
             stats = ppo_update(
                 agent.policy, agent.optimizer, batch, cfg.num_epochs, cfg.batch_size, clip,
                 clip_vloss=cfg.clip_vloss, norm_adv=cfg.norm_adv, ent_coef=cfg.ent_coef,
                 vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm, target_kl=cfg.target_kl,
                 generator=agent.generator, autocast=self.device.autocast, scaler=scaler)
+            # Counted together once the update is whole, so a checkpoint written on an
+            # interrupt never holds a rollout without its update.
+            c.global_step += rollout
             c.updates += 1
             self._log_update(stats, batch, collector, lr, clip)
             if time.monotonic() - last_log >= cfg.log_every_s:

@@ -90,3 +90,18 @@ def test_full_disk_mid_collection_fails_then_resumes(tmp_path, monkeypatch) -> N
     monkeypatch.setattr(budget, "free_disk_bytes", lambda path: 10**12)  # space freed
     metrics = run_collect(_ctx(tmp_path, num_random_rollouts=6))
     assert metrics["resumed_from"] == stored and metrics["episodes"] == 6
+
+
+def test_pixel_collection_stops_at_the_frame_cap_and_resumes_done(tmp_path) -> None:
+    """Quick work sized in frames (issue 10, item 7): 40 rollouts asked, ~60 frames kept."""
+    metrics = run_collect(_ctx(tmp_path, num_random_rollouts=40, collect_max_frames=60))
+    store = EpisodeStore(tmp_path / "raw_data")
+    assert 60 <= store.num_steps < 60 + 40 and len(store) < 40
+    assert metrics["episodes"] == len(store)
+    again = run_collect(_ctx(tmp_path, num_random_rollouts=40, collect_max_frames=60))
+    assert again["episodes"] == len(store)  # the cap counts as a finished collection
+
+
+def test_frame_cap_leaves_state_collection_alone(tmp_path) -> None:
+    run_collect(_ctx(tmp_path, obs="state", num_random_rollouts=5, collect_max_frames=10))
+    assert len(EpisodeStore(tmp_path / "raw_data")) == 5

@@ -146,7 +146,8 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
         store = EpisodeStore(root, create=True)
         store.append(probe, meta={"seed": seeds[0]})
     start = len(store)
-    if start >= wanted:
+    frame_cap = cfg.collect_max_frames if info.obs == "pixels" else 0
+    if start >= wanted or (frame_cap and store.num_steps >= frame_cap):
         return _metrics(store, 0.0, resumed_from=start)
     # Enforced during collection too: the cap, and the disk's real free space.
     budget = DiskBudget.from_flags(cfg.max_disk_gb or None, root,
@@ -165,6 +166,10 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
                 stopped_at_budget = True
                 break
             bar.advance(1, steps=store.num_steps)
+            if frame_cap and store.num_steps >= frame_cap:
+                log.info("collect: %d frames stored (--collect-max-frames %d) after %d "
+                         "episodes; enough for V", store.num_steps, frame_cap, len(store))
+                break
     metrics = _metrics(store, time.monotonic() - t0, resumed_from=start)
     metrics["stopped_at_budget"] = stopped_at_budget
     ctx.logger.scalar("collect/episodes", len(store), ctx.iteration)

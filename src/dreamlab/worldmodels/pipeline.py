@@ -110,7 +110,8 @@ def stage_table() -> dict[str, Stage]:
     loader = {"loader_workers": 0, "data_ram_gb": 2.0}  # both set the batch order
     stages = [
         Stage("collect", run_collect, (), lambda c: [c.paths.raw_data],
-              fields=("num_random_rollouts", "max_episode_steps"),
+              fields=("num_random_rollouts", "max_episode_steps", "collect_max_frames"),
+              late_fields={"collect_max_frames": 0},
               pass_fields=("iteration_rollouts", "explore_noise")),
         Stage("vae", run_train_vae, ("collect",), vae_out,
               fields=("seed", "vae_epochs", "vae_batch", "vae_lr", "kl_tolerance",

@@ -32,6 +32,7 @@ def test_selfplay_trains_rates_and_resumes(tmp_path) -> None:
     saved = json.loads((run / "selfplay_ratings.json").read_text())
     assert saved["games"] > 0 and saved["games"] == result.evaluation.extra["rated_games"]
     assert (run / "plots" / "ratings.png").stat().st_size > 1000
+    assert (run / "plots" / "training.png").stat().st_size > 1000
     ckpt = StepCheckpointer(run / "checkpoints").load_latest()
     assert ckpt["counters"]["global_step"] == 256
     pool = json.loads(ckpt["selfplay"]["pool"])

@@ -43,3 +43,40 @@ def plot_ratings(table: RatingTable, path: str | Path,
     path = Path(path)
     atomic_save_figure(path, fig)
     return path
+
+
+# (tag, panel title, y label) of the training-curves figure, one panel each.
+_PANELS = (
+    (("train/episode_return",), "learner return per game (mean per update)", "return"),
+    (("selfplay/score",), "learner score vs the pool (1 win, 0.5 draw, 0 loss)", "score"),
+    (("perf/collect_sps", "perf/overall_sps"), "throughput", "env steps/s"),
+    (("selfplay/stage",), "curriculum stage", "stage index"),
+)
+
+
+def plot_training(log_dir: str | Path, path: str | Path,
+                  schedule: TeamSizeSchedule | None = None) -> Path:
+    """Write a PNG of returns, scores, SPS (collected and overall) and the stage against
+    timesteps, from the run's metrics.csv."""
+    from dreamlab.runtime.logger import read_metrics
+
+    metrics = read_metrics(log_dir)
+    fig = agg_figure((9, 7))
+    for i, (tags, title, ylabel) in enumerate(_PANELS):
+        ax = fig.add_subplot(2, 2, i + 1)
+        for tag in tags:
+            points = metrics.get(tag, [])
+            if points:
+                ax.plot(*zip(*points, strict=True), label=tag.split("/")[1], linewidth=1)
+        if len(tags) > 1 and ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+        if schedule is not None and tags == ("selfplay/stage",):
+            ax.set_yticks(range(len(schedule.stages)), [s.name for s in schedule.stages])
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("timesteps", fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    atomic_save_figure(path, fig)
+    return path

@@ -38,7 +38,7 @@ from dreamlab.ppo.normalize import ObsNormalizer
 from dreamlab.ppo.selfplay.collector import SelfPlayCollector, SelfPlayRollout
 from dreamlab.ppo.selfplay.config import SelfPlayConfig
 from dreamlab.ppo.selfplay.numpy_policy import NumpyPolicy, supports
-from dreamlab.ppo.selfplay.plots import plot_ratings
+from dreamlab.ppo.selfplay.plots import plot_ratings, plot_training
 from dreamlab.ppo.selfplay.pool import OpponentPool, Snapshot
 from dreamlab.ppo.selfplay.preset import is_rocket_env
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
@@ -203,6 +203,7 @@ class SelfPlayRun:
         return act
 
     def save_checkpoint(self) -> None:
+        """Checkpoint (network, optimiser, counters, pool, ratings), then the plots."""
         c = self.agent.counters
         c.last_checkpoint = c.global_step
         state = self.agent.state_dict()
@@ -217,6 +218,7 @@ class SelfPlayRun:
         atomic_write_json(self.layout.root / "selfplay_ratings.json", self.ratings.to_dict())
         plot_ratings(self.ratings, self.layout.plots / "ratings.png", self.schedule,
                      {s.id: s.timesteps for s in self.pool.snapshots})
+        plot_training(self.layout.logs, self.layout.plots / "training.png", self.schedule)
 
     # --- the loop ---------------------------------------------------------------------
     def _learner(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

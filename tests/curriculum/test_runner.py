@@ -131,3 +131,26 @@ def test_visualize_without_a_display_says_so_once_and_keeps_going(
     lines = [r.getMessage() for r in dreamlab_log.records if "display" in r.getMessage()]
     assert len(lines) == 1 and "no display" in lines[0]
     assert result.count("done") == 3
+
+
+def test_an_entry_names_its_algorithm_and_the_report_reads_its_records(tmp_path) -> None:
+    """`algo: ppo` in a curriculum trains PPO through the algorithm table with the stop
+    rule; the report's row and plots come from what PPO records (issue 10, item 6)."""
+    spec = parse_curriculum({"name": "mixed", "envs": [
+        {"env": "CartPole-v1", "algo": "ppo", "obs": "state", "target": 475,
+         "overrides": {"total_steps": 2048, "num_envs": 4, "num_steps": 64,
+                       "batch_size": 128, "num_epochs": 2}},
+    ]})
+    assert spec.entries[0].run_dir_name == "CartPole-v1_ppo"
+    result = run_curriculum(spec, tmp_path / "c", CurriculumOptions(episodes_per_eval=3))
+    row = result.rows[0]
+    assert row["algo"] == "ppo" and row["status"] == "done" and row["episodes"] == 3
+    assert (tmp_path / "c" / "plots" / "returns_CartPole-v1.png").exists()
+
+
+def test_an_unknown_algo_or_a_foreign_override_is_one_line() -> None:
+    with pytest.raises(ConfigError, match="unknown algo 'sac'"):
+        parse_curriculum({"envs": [{"env": "CartPole-v1", "algo": "sac", "target": 1}]})
+    with pytest.raises(ConfigError, match="unknown override 'cma_pop_size'"):
+        parse_curriculum({"envs": [{"env": "CartPole-v1", "algo": "ppo", "target": 1,
+                                    "overrides": {"cma_pop_size": 4}}]})

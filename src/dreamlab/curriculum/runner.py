@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamlab.config import WorldModelConfig, resolve_config
+from dreamlab.config import resolve_config
 from dreamlab.curriculum.spec import DEFAULT_TARGETS, CurriculumSpec, EnvEntry
 from dreamlab.errors import ConfigError, DreamlabError, EnvError
 from dreamlab.report.artifacts import write_report
@@ -84,12 +84,16 @@ def display_available() -> bool:
 
 
 def build_env_config(entry: EnvEntry, options: CurriculumOptions,
-                     run_dir: Path) -> tuple[WorldModelConfig, StopRule]:
-    """The pipeline config and the controller's stop rule of one env.
+                     run_dir: Path) -> tuple[Any, StopRule]:
+    """The config of one env's algorithm and its stop rule.
 
     Precedence: mode preset < per-env preset < YAML entry < curriculum flags, and the
-    curriculum always sets the env, its obs mode and its run dir.
+    curriculum always sets the env, its obs mode and its run dir. Curriculum-wide values
+    apply to an entry when its algorithm has that field (--set num_random_rollouts=50
+    means nothing to PPO).
     """
+    if entry.algo != "worldmodels":
+        return _step_trainer_config(entry, options, run_dir)
     values: dict[str, Any] = {**entry.overrides, **options.overrides}
     values.update(env=entry.env_id, obs=entry.obs, checkpoint_dir=str(run_dir))
     max_generations = options.max_generations or entry.max_generations
@@ -110,6 +114,30 @@ def build_env_config(entry: EnvEntry, options: CurriculumOptions,
         cfg.save_videos = True  # the window plays the evaluation videos
     stop = StopRule(target_score=entry.target, patience=entry.patience or options.patience,
                     max_iterations=max_generations or 0)
+    return cfg, stop
+
+
+def _step_trainer_config(entry: EnvEntry, options: CurriculumOptions,
+                         run_dir: Path) -> tuple[Any, StopRule]:
+    """Dreamer and PPO: their own config class; `max_generations` caps their iterations
+    (updates) through the stop rule, and the target and patience apply to evaluations."""
+    from dataclasses import fields
+
+    from dreamlab.algorithms import get_algorithm
+    from dreamlab.config.base import resolve_config as resolve_any
+
+    cls = get_algorithm(entry.algo).config_class()
+    names = {f.name for f in fields(cls)}
+    values = {**entry.overrides, **{k: v for k, v in options.overrides.items() if k in names}}
+    values.update(env=entry.env_id, obs=entry.obs, checkpoint_dir=str(run_dir))
+    if options.episodes_per_eval is not None:
+        values["eval_episodes"] = options.episodes_per_eval
+    if options.record_video:
+        values["save_videos"] = True
+    cfg = resolve_any(cls, mode=options.mode, overrides=values)
+    max_iterations = options.max_generations or entry.max_generations or 0
+    stop = StopRule(target_score=entry.target, patience=entry.patience or options.patience,
+                    max_iterations=max_iterations)
     return cfg, stop
 
 
@@ -219,11 +247,18 @@ def _run_entry(entry: EnvEntry, label: str, out_dir: Path, options: CurriculumOp
         return False
     try:
         cfg, stop = build_env_config(entry, options, run_dir)
-        log.info("%s: target %g, %d generations at most, patience %d, run dir %s", label,
-                 entry.target, cfg.cma_generations, stop.patience, run_dir)
         state.mark(entry.env_id, "running")
         t0 = time.monotonic()
-        wm_pipeline.Pipeline(cfg, stop).run()
+        if entry.algo == "worldmodels":
+            log.info("%s: target %g, %d generations at most, patience %d, run dir %s",
+                     label, entry.target, cfg.cma_generations, stop.patience, run_dir)
+            wm_pipeline.Pipeline(cfg, stop).run()
+        else:
+            from dreamlab.algorithms import get_algorithm
+
+            log.info("%s: %s, target %g, patience %d evaluations, run dir %s", label,
+                     entry.algo, entry.target, stop.patience, run_dir)
+            get_algorithm(entry.algo).train_fn()(cfg, stop)
     except DreamlabError as exc:
         reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
         log.error("%s: failed: %s; going on with the next env", label, reason)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from dreamlab.config import WorldModelConfig, coerce, field_types, safe_env_name
+from dreamlab.config import coerce, field_types, safe_env_name
 from dreamlab.errors import ConfigError, EnvError
 
 # Scores the field treats as "solved" (Gymnasium's reward_threshold where it has one;
@@ -34,7 +34,7 @@ OBS_CHOICES = ("auto", "pixels", "state")
 # Keys the curriculum itself sets per env; allowing them in `overrides` would let one
 # entry silently write into another env's run dir or train another env.
 RESERVED_OVERRIDES = ("env", "obs", "checkpoint_dir", "mode", "stage", "debug")
-ENTRY_KEYS = ("env", "target", "max_generations", "obs", "patience", "overrides")
+ENTRY_KEYS = ("env", "algo", "target", "max_generations", "obs", "patience", "overrides")
 TOP_KEYS = ("name", "envs", "defaults")
 
 
@@ -47,15 +47,22 @@ class EnvEntry:
     max_generations: int | None = None  # None: the mode preset's cma_generations
     obs: str = "auto"
     patience: int | None = None  # None: the curriculum's --patience
-    overrides: dict[str, Any] = field(default_factory=dict)  # WorldModelConfig fields
+    overrides: dict[str, Any] = field(default_factory=dict)  # fields of the algo's config
+    algo: str = "worldmodels"  # which algorithm trains this env (the algorithm table)
 
     @property
     def run_dir_name(self) -> str:
-        """Same name `dreamlab run` gives the env's run dir, so single runs feel familiar."""
-        return f"{safe_env_name(self.env_id)}_{WorldModelConfig.RUN_SUFFIX}"
+        """Same name the algorithm's command gives the env's run dir, so single runs feel
+        familiar (World Models: <env>_worldmodel)."""
+        from dreamlab.algorithms import get_algorithm
+
+        suffix = get_algorithm(self.algo).config_class().RUN_SUFFIX
+        return f"{safe_env_name(self.env_id)}_{suffix}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"env": self.env_id, "target": self.target, "obs": self.obs}
+        if self.algo != "worldmodels":
+            out["algo"] = self.algo
         if self.max_generations is not None:
             out["max_generations"] = self.max_generations
         if self.patience is not None:
@@ -137,7 +144,10 @@ def parse_curriculum(data: Any, source: str = "curriculum",
     if not isinstance(envs, list) or not envs:
         raise ConfigError(f"{source}: 'envs' must be a non-empty list of env entries",
                           "see configs/curricula/classic.yaml for the format")
-    defaults = _overrides(data.get("defaults") or {}, f"{source}: defaults")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{source}: defaults must be a mapping of config keys, "
+                          f"got {type(defaults).__name__}")
     entries = [_parse_entry(item, i, source, defaults) for i, item in enumerate(envs)]
     seen: set[str] = set()
     for e in entries:
@@ -171,14 +181,28 @@ def _parse_entry(item: Any, index: int, source: str,
     obs = item.get("obs", "auto")
     if obs not in OBS_CHOICES:
         raise ConfigError(f"{where}: obs must be one of {', '.join(OBS_CHOICES)}, got {obs!r}")
+    algo = _algo(item.get("algo", "worldmodels"), where)
     return EnvEntry(
         env_id=env_id,
         target=target,
         max_generations=_positive_int(item.get("max_generations"), "max_generations", where),
         obs=obs,
         patience=_positive_int(item.get("patience"), "patience", where),
-        overrides={**defaults, **_overrides(item.get("overrides") or {}, where)},
+        overrides={**_overrides(defaults, f"{source}: defaults", algo),
+                   **_overrides(item.get("overrides") or {}, where, algo)},
+        algo=algo,
     )
+
+
+def _algo(name: Any, where: str) -> str:
+    from dreamlab.algorithms import ALGORITHMS, available
+
+    if name not in ALGORITHMS:
+        raise ConfigError(f"{where}: unknown algo {name!r}",
+                          f"use one of {', '.join(ALGORITHMS)}")
+    if name not in available():
+        raise ConfigError(f"{where}: algo {name!r} is not in this install")
+    return str(name)
 
 
 def _resolve(env_id: str, where: str) -> str:
@@ -194,11 +218,13 @@ def _resolve(env_id: str, where: str) -> str:
         raise ConfigError(f"{where}: {exc.message}", exc.hint) from exc
 
 
-def _overrides(values: Any, where: str) -> dict[str, Any]:
+def _overrides(values: Any, where: str, algo: str = "worldmodels") -> dict[str, Any]:
+    from dreamlab.algorithms import get_algorithm
+
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: overrides must be a mapping of config keys, "
                           f"got {type(values).__name__}")
-    types_ = field_types()
+    types_ = field_types(get_algorithm(algo).config_class())
     out: dict[str, Any] = {}
     for key, value in values.items():
         name = str(key).replace("-", "_")
@@ -209,7 +235,7 @@ def _overrides(values: Any, where: str) -> dict[str, Any]:
             close = difflib.get_close_matches(name, list(types_), n=3, cutoff=0.6)
             raise ConfigError(f"{where}: unknown override {key!r}",
                               f"did you mean {', '.join(close)}?" if close
-                              else "see `dreamlab run --help` for the keys")
+                              else f"see `dreamlab {algo} --help` for the keys")
         out[name] = coerce(name, value, types_[name], where)
     return out
 

@@ -1,9 +1,10 @@
 """Read a finished (or partly finished) run directory back into numbers for a report.
 
-Everything comes from files the pipeline already writes (DESIGN.md: the run directory is
-the truth): manifest.json for stage times and the controller's stop reason,
-evaluation_results.json for the final score, snapshots/gen_XXXX.json for the periodic
-evaluations and logs/metrics.csv for the curves. So `dreamlab report` can rebuild every
+Everything comes from files every algorithm already writes (DESIGN.md: the run directory
+is the truth): manifest.json (its `algo`, status, and for World Models the stage times and
+the controller's stop reason), evaluation_results.json for the final score in the common
+schema, logs/metrics.csv for the curves, and World Models' snapshots/gen_XXXX.json for its
+periodic evaluations. So `dreamlab report` can rebuild every
 table and plot long after training, from any run, curriculum or not.
 """
 
@@ -20,7 +21,7 @@ from dreamlab.runtime.logger import read_metrics
 
 # The columns of one result row, in table order (curriculum_results.json, CSV, LaTeX).
 ROW_FIELDS = (
-    "env", "target", "status", "best_eval_mean", "final_mean", "final_std", "episodes",
+    "env", "algo", "target", "status", "best_eval_mean", "final_mean", "final_std", "episodes",
     "dream_mean", "generations", "stop_reason", "early_stopped", "reached_target",
     "wall_time_s", "obs", "mode", "run_dir",
 )
@@ -104,6 +105,9 @@ def collect_run(run_dir: str | Path, target: float | None = None,
     env_id = evaluation.get("env_id") or config.get("env") or run_dir.name
     if target is None:
         target = (default_targets or {}).get(env_id)
+    algo = str(manifest.get("algo", "worldmodels")) if isinstance(manifest, dict) else "?"
+    if algo != "worldmodels":
+        return _step_trainer_row(run_dir, algo, env_id, target, manifest, config, evaluation)
     controller = stages.get("controller", {}).get("metrics", {}) or {}
     snapshots = read_snapshots(run_dir)
 
@@ -119,6 +123,7 @@ def collect_run(run_dir: str | Path, target: float | None = None,
     done = stages.get("eval", {}).get("status") == "done" and final_mean is not None
     return {
         "env": env_id,
+        "algo": algo,
         "target": target,
         "status": "done" if done else "incomplete",
         "best_eval_mean": max(candidates) if candidates else None,
@@ -135,6 +140,33 @@ def collect_run(run_dir: str | Path, target: float | None = None,
         "obs": config.get("obs"),
         "mode": config.get("mode"),
         "run_dir": str(run_dir),
+    }
+
+
+def _step_trainer_row(run_dir: Path, algo: str, env_id: str, target: float | None,
+                      manifest: dict[str, Any], config: dict[str, Any],
+                      evaluation: dict[str, Any]) -> dict[str, Any]:
+    """A Dreamer or PPO run: its evaluations are the `eval/mean_return` curve, its length
+    is counted in updates, its stop reason and time are what its trainer recorded."""
+    final_mean = _num(evaluation.get("mean_return"))
+    evals = [v for _, v in read_metrics(run_dir / "logs").get("eval/mean_return", [])]
+    candidates = [v for v in [*evals, final_mean] if v is not None]
+    stop_reason = evaluation.get("stop_reason") or manifest.get("stop_reason")
+    wall = manifest.get("train_s") or manifest.get("wall_s") or evaluation.get("train_s")
+    return {
+        "env": env_id, "algo": algo, "target": target,
+        "status": "done" if manifest.get("status") == "done" and final_mean is not None
+        else "incomplete",
+        "best_eval_mean": max(candidates) if candidates else None,
+        "final_mean": final_mean, "final_std": _num(evaluation.get("std_return")),
+        "episodes": evaluation.get("episodes"), "dream_mean": None,
+        "generations": manifest.get("updates") or evaluation.get("updates"),
+        "stop_reason": stop_reason,
+        "early_stopped": stop_reason in ("target", "patience"),
+        "reached_target": (final_mean is not None and target is not None
+                           and final_mean >= target),
+        "wall_time_s": round(float(wall), 1) if _num(wall) is not None else None,
+        "obs": config.get("obs"), "mode": config.get("mode"), "run_dir": str(run_dir),
     }
 
 

@@ -186,11 +186,57 @@ def plot_summary(rows: Sequence[dict[str, Any]], path: str | Path,
     return _save(fig, path)
 
 
+def plot_returns(history: RunHistory, env_id: str, target: float | None,
+                 path: str | Path) -> Path:
+    """A step trainer's returns against env steps: training episodes and evaluations."""
+    fig = Figure(figsize=(7.0, 4.2))
+    ax = fig.add_subplot()
+    xs, ys = _xy(history.curve("train/episode_return"))
+    if xs:
+        ax.plot(xs, ys, ".", alpha=0.35, markersize=3, label="training episodes")
+    xs, ys = _xy(history.curve("eval/mean_return"))
+    if xs:
+        ax.plot(xs, ys, "o-", label="evaluation mean")
+    if target is not None:
+        ax.axhline(target, color="tab:red", linestyle="--", label=f"target {target:g}")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(f"{env_id}: return")
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_step_losses(history: RunHistory, env_id: str, path: str | Path) -> Path:
+    """Every logged loss of a step trainer (tags with "loss" in their name)."""
+    fig = Figure(figsize=(7.0, 4.2))
+    ax = fig.add_subplot()
+    tags = [t for t in sorted(history.metrics) if "loss" in t]
+    for tag in tags:
+        xs, ys = _xy(history.curve(tag))
+        ax.plot(xs, ys, label=tag, linewidth=0.9)
+    if tags:
+        ax.legend(loc="best", fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no losses logged", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{env_id}: losses")
+    ax.grid(True, alpha=0.3)
+    return _save(fig, path)
+
+
 def plot_run(history: RunHistory, row: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """The fitness and loss plots of one run, named after its env."""
+    """The plots of one run, named after its env: from what its algorithm records."""
     out_dir = Path(out_dir)
     env_id = str(row.get("env"))
     name = safe_name(env_id)
+    if row.get("algo", "worldmodels") != "worldmodels":
+        return [plot_returns(history, env_id, row.get("target"),
+                             out_dir / f"returns_{name}.png"),
+                plot_step_losses(history, env_id, out_dir / f"losses_{name}.png")]
     return [
         plot_fitness(history, env_id, row.get("target"), out_dir / f"fitness_{name}.png"),
         plot_losses(history, env_id, out_dir / f"losses_{name}.png",

@@ -82,3 +82,41 @@ def test_module_entry_point_works_with_ascii_output() -> None:
     assert out.returncode == 2
     assert "UnicodeEncodeError" not in out.stderr
     assert "--mode must be one of" in out.stderr
+
+
+def test_help_lists_the_algorithms_without_importing_torch() -> None:
+    """Every `--help` reads config modules only (issue 10): no torch, no gymnasium."""
+    import subprocess
+    import sys
+
+    code = ("import sys, contextlib, io\n"
+            "from dreamlab.cli import main\n"
+            "for argv in (['--help'], ['worldmodels', '--help'], ['dreamer', '--help'],"
+            " ['ppo', '--help'], ['run', '--help']):\n"
+            "    out = io.StringIO()\n"
+            "    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+            "        main(argv)\n"
+            "    print(len(out.getvalue()))\n"
+            "print('torch' in sys.modules, 'gymnasium' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[-2:] == ["False", "False"], out
+    assert all(int(n) > 500 for n in out[:-2])
+
+
+def test_every_flag_of_every_algorithm_has_help_and_its_default(capsys) -> None:
+    from dataclasses import fields
+
+    from dreamlab.algorithms import available
+    from dreamlab.config.base import field_types
+
+    for algo in available().values():
+        cls = algo.config_class()
+        for f in fields(cls):
+            assert f.metadata.get("help"), f"{algo.name}: --{f.name} has no help text"
+        with pytest.raises(SystemExit):
+            main([algo.name, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        types = field_types(cls)
+        flags = [f for f in fields(cls) if types[f.name] is not dict]  # dict: YAML-only
+        assert text.count("[default") >= len(flags), algo.name

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from dreamlab.config.ppo import PPOConfig
+from dreamlab.envs.rocket import is_rocket_id
 from dreamlab.errors import CheckpointError
 from dreamlab.models.ppo_policy import ActorCritic
 from dreamlab.ppo.normalize import ObsNormalizer
@@ -71,6 +72,10 @@ def evaluate_run(run_dir: str | Path, episodes: int | None = None,
 
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, PPOConfig)
+    if is_rocket_id(cfg.env):  # Rocket League self-play runs play games (issue 13)
+        from dreamlab.ppo.selfplay.evaluate import evaluate_selfplay_run
+
+        return evaluate_selfplay_run(run_dir, episodes, save_videos)
     if save_videos:
         log.warning("PPO evaluation videos are not written yet; evaluating without")
     loaded = load_policy(cfg, RunLayout(run_dir))

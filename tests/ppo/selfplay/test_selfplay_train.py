@@ -18,6 +18,7 @@ from dreamlab.runtime.checkpoint import StepCheckpointer  # noqa: E402
 def _cfg(tmp_path, total: int) -> PPOConfig:
     cfg = PPOConfig(env="rocket", num_envs=2, num_steps=32, batch_size=64, num_epochs=1,
                     total_steps=total, checkpoint_every=128, hidden_size=16, device="cpu",
+                    eval_episodes=2,
                     num_threads=1, log_every_s=60.0, checkpoint_dir=str(tmp_path / "run"))
     cfg.rocket = {"no_touch_timeout_s": 1.0}  # ~15-step games: many rated games
     cfg.selfplay = {"curriculum_stages": [{"team_size": "1v1", "start": 0},
@@ -33,6 +34,8 @@ def test_selfplay_trains_rates_and_resumes(tmp_path) -> None:
     assert saved["games"] > 0 and saved["games"] == result.evaluation.extra["rated_games"]
     assert (run / "plots" / "ratings.png").stat().st_size > 1000
     assert (run / "plots" / "training.png").stat().st_size > 1000
+    ev = result.evaluation.extra  # the final learner against random play
+    assert ev["opponent"] == "random" and ev["wins"] + ev["draws"] + ev["losses"] == 2
     ckpt = StepCheckpointer(run / "checkpoints").load_latest()
     assert ckpt["counters"]["global_step"] == 256
     pool = json.loads(ckpt["selfplay"]["pool"])
@@ -62,6 +65,11 @@ def test_the_preset_debug_run_completes_from_the_cli(tmp_path) -> None:
     ckpt = StepCheckpointer(run / "checkpoints").load_latest()
     assert ckpt["counters"]["global_step"] >= 1000
     assert len(json.loads(ckpt["selfplay"]["pool"])["snapshots"]) >= 3
+    # `dreamlab eval RUN_DIR` plays the newest checkpoint against random play.
+    assert main(["eval", str(run), "--episodes", "3"]) == 0
+    ev = json.loads((run / "evaluation_results.json").read_text())
+    assert ev["opponent"] == "random" and ev["episodes"] == 3
+    assert ev["wins"] + ev["draws"] + ev["losses"] == 3 and ev["team_size"] == "2v2"
 
 
 def test_missing_rocket_extra_is_one_line_from_the_cli(tmp_path, monkeypatch, capsys) -> None:

@@ -72,6 +72,10 @@ def selfplay_settings(cfg: PPOConfig) -> tuple[RocketEnvConfig, SelfPlayConfig]:
     return RocketEnvConfig.from_dict(rocket), SelfPlayConfig.from_dict(selfplay)
 
 
+def selfplay_dict(sp: SelfPlayConfig) -> dict[str, Any]:
+    return {f.name: getattr(sp, f.name) for f in dataclasses.fields(sp)}
+
+
 def check_rocket_compatible(saved: dict[str, Any], cfg: PPOConfig,
                             rocket: RocketEnvConfig) -> None:
     """The padding fixes the observation size and the action kind the policy head."""
@@ -331,15 +335,26 @@ class SelfPlayRun:
                  rating.mu, rating.sigma, collect_sps, overall_sps)
 
     def summary(self, wall_s: float) -> EvalResult:
-        """The training games as a result (an evaluation against fixed opponents, issue 13
-        part 4, is not part of this trainer yet)."""
+        """Games of the final learner against random play (evaluate.py), with this
+        session's training games and the ratings beside them."""
+        from dreamlab.ppo.selfplay.evaluate import play_against_random
+
         games = self.collector.stats
         rating = self.ratings.get(LEARNER)
+        ckpt = {"policy": self.agent.policy.state_dict(),
+                "obs_norm": self.agent.obs_norm.state_dict(),
+                "counters": {"global_step": self.agent.counters.global_step}}
+        ev = play_against_random(self.cfg, ckpt, self.cfg.eval_episodes,
+                                 derive_seed(self.cfg.seed, "eval"))
         return EvalResult(
-            env_id=self.cfg.env, algo="ppo", returns=list(games.recent_returns),
-            env_steps=self.agent.counters.global_step, wall_s=wall_s,
-            extra={"source": "training games against the pool (not a separate evaluation)",
-                   "wins": games.wins, "draws": games.draws, "losses": games.losses,
+            env_id=self.cfg.env, algo="ppo", returns=ev["returns"], env_steps=ev["env_steps"],
+            wall_s=ev["wall_s"],
+            extra={"opponent": "random", "team_size": ev["team_size"], "deterministic": True,
+                   "wins": ev["wins"], "draws": ev["draws"], "losses": ev["losses"],
+                   "goals_for": ev["wins"], "goals_against": ev["losses"],
+                   "train_env_steps": self.agent.counters.global_step, "train_wall_s": wall_s,
+                   "training_games": {"wins": games.wins, "draws": games.draws,
+                                      "losses": games.losses},
                    "rating_mu": rating.mu, "rating_sigma": rating.sigma,
                    "rated_games": self.ratings.games, "pool": [s.id for s in self.pool.snapshots],
                    "stop_reason": self.stop_reason})
@@ -372,6 +387,12 @@ def train_selfplay(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
         rocket = dataclasses.replace(rocket, no_touch_timeout_s=min(rocket.no_touch_timeout_s,
                                                                     2.0),
                                      game_timeout_s=min(rocket.game_timeout_s, 10.0))
+        # The debug run's config.yaml records what it ran (so `dreamlab eval` plays it).
+        sp = dataclasses.replace(sp, snapshot_every=snapshot_every, stage_starts=None,
+                                 curriculum_stages=[{"team_size": st.name, "start": st.start}
+                                                    for st in schedule.stages])
+        cfg = dataclasses.replace(cfg, rocket=dataclasses.asdict(rocket),
+                                  selfplay=selfplay_dict(sp))
     layout = RunLayout(cfg.run_dir())
     if layout.manifest.exists():  # a resume must keep the network's shape (one line if not)
         saved = Manifest.load(layout.root)

@@ -120,3 +120,27 @@ def test_every_flag_of_every_algorithm_has_help_and_its_default(capsys) -> None:
         types = field_types(cls)
         flags = [f for f in fields(cls) if types[f.name] is not dict]  # dict: YAML-only
         assert text.count("[default") >= len(flags), algo.name
+
+
+@pytest.mark.parametrize("command", ["run", "ppo", "dreamer"])
+def test_a_run_dir_that_is_a_file_is_one_line(command, tmp_path, capsys) -> None:
+    target = tmp_path / "afile"
+    target.write_text("not a run")
+    code = main([command, "--checkpoint-dir", str(target), "--env", "CartPole-v1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "is a file" in err and len(err.splitlines()) == 1
+
+
+def test_unusable_paths_of_the_curriculum_are_one_line(tmp_path, capsys) -> None:
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(bytes(range(128, 256)))
+    for argv, fragment in ((["curriculum", "--curriculum", str(binary)], "not valid YAML"),
+                           (["curriculum", "--curriculum", str(tmp_path)], "is a directory")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert fragment in err and len(err.splitlines()) == 1
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    code = main(["curriculum", "--curriculum", "classic", "--checkpoint-dir", str(blocker)])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "File exists" in err and "Traceback" not in err

@@ -195,6 +195,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+_PATH_ERRNOS = (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EACCES,
+                errno.EPERM, errno.EROFS)
+
 COMMANDS = {"eval": cmd_eval, "envs": cmd_envs, "doctor": cmd_doctor}
 
 
@@ -220,13 +223,21 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(msg + "\n")
         return exc.exit_code
     except OSError as exc:
+        if debug:
+            raise
         # A full disk outside the atomic writers (an index append, a log line) is still
         # the user's to fix, not a bug: one line, and the run resumes once space is freed.
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or debug:
-            raise
-        sys.stderr.write(f"dreamlab: error: disk full ({exc.strerror}) -> free some space, "
-                         "then re-run the same command to resume\n")
-        return 2
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            sys.stderr.write(f"dreamlab: error: disk full ({exc.strerror}) -> free some "
+                             "space, then re-run the same command to resume\n")
+            return 2
+        # A path the user gave that cannot be used (a run dir that is a file, a folder
+        # with no write permission, a parent that does not exist): one line naming it.
+        if exc.filename is not None and exc.errno in _PATH_ERRNOS:
+            sys.stderr.write(f"dreamlab: error: {exc.strerror}: {exc.filename} -> pass a "
+                             "directory you can create and write to (--debug shows where)\n")
+            return 2
+        raise
     except KeyboardInterrupt:
         sys.stderr.write("dreamlab: interrupted; re-run the same command to resume\n")
         return 130

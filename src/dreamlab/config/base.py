@@ -83,10 +83,14 @@ class RunConfig:
         """Check every field against its metadata, then the class's own rules."""
         for f in fields(self):
             check_field(f, getattr(self, f.name))
+        if self.checkpoint_dir and Path(self.checkpoint_dir).exists() \
+                and not Path(self.checkpoint_dir).is_dir():
+            raise ConfigError(f"--checkpoint-dir {self.checkpoint_dir} is a file",
+                              "pass a directory (it is created if missing)")
         self.check()
 
     def check(self) -> None:
-        """Rules that involve several fields; subclasses extend it."""
+        """Rules that involve several fields; subclasses extend it (and call this)."""
 
     def run_dir(self) -> Path:
         if self.checkpoint_dir:

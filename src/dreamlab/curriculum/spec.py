@@ -121,9 +121,11 @@ def load_curriculum(name_or_path: str | Path) -> CurriculumSpec:
         )
     if not path.exists():
         raise ConfigError(f"curriculum file {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"curriculum file {path} is a directory", "pass a YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     return parse_curriculum(data, source=str(path), default_name=path.stem)
 

@@ -32,7 +32,7 @@ MODEL_SIZES: dict[str, dict[str, int]] = {
 MODE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
         model_size="tiny", total_steps=1000, prefill_steps=200, wm_warmup_steps=200,
-        batch_size=8, seq_len=16, imag_horizon=10, train_ratio=32.0, replay_capacity=20_000,
+        batch_size=8, seq_len=16, imag_horizon=10, train_ratio=16.0, replay_capacity=20_000,
         checkpoint_every=500, eval_episodes=2, max_episode_steps=200, log_every=250,
         bins=63, num_threads=1,
     ),
@@ -49,7 +49,7 @@ MODE_PRESETS: dict[str, dict[str, Any]] = {
 # Atari: DreamerV3's Atari100k settings are 64x64 RGB, action repeat 4 (ALE v5 does it),
 # train ratio 1024. Pendulum-v1 is the cheap continuous gate (RLlib stops at -200).
 ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
-    ("ALE/Pong-v5", "quick"): dict(max_episode_steps=150, train_ratio=16.0),
+    ("ALE/Pong-v5", "quick"): dict(max_episode_steps=150, train_ratio=8.0),
     ("ALE/Pong-v5", "full"): dict(model_size="s", total_steps=100_000, train_ratio=1024.0,
                                   replay_capacity=100_000, replay_ram_gb=8.0),
     # Sized for a 2-core CPU (~2k updates in 20k env steps): a 128-unit model and the

@@ -8,11 +8,11 @@ CartPole-v1 and LunarLander-v3 are those values). Every run is a fresh subproces
 variants alternate order from seed to seed, so the load of other work on the machine falls
 on both: compare the ratios, and the load averages recorded before and after each run.
 
-Timed: building the envs and the agent plus training (SB3: `PPO(...)` + `learn()`; dreamlab:
-the training part of `train()`, which also writes its run directory, TensorBoard and CSV
-logs and checkpoints). Not timed: imports and the evaluation, which is the same loop for
-both (deterministic actions, the same 20 episode seeds). Needs `pip install
-stable-baselines3` (2.x; it uses the torch already installed).
+Timed (wall and CPU seconds): building the envs and the agent plus training (SB3:
+`PPO(...)` + `learn()`; dreamlab: the training part of `train()`, which also writes its
+run directory, TensorBoard and CSV logs and checkpoints). Not timed: imports and the
+evaluation, which is the same loop for both (deterministic actions, the same 20 episode
+seeds). Needs `pip install stable-baselines3` (2.x; it uses the torch already installed).
 """
 
 from __future__ import annotations
@@ -74,19 +74,24 @@ def run_sb3(env_id: str, seed: int, steps: int, threads: int) -> dict[str, Any]:
         if isinstance(zoo.get(key), tuple):
             start = zoo[key][1]
             zoo[key] = lambda progress, start=start: progress * start
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
     model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **zoo)
     model.learn(total_timesteps=steps)
     train_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - c0  # every thread of the process
     returns = _evaluate(lambda o: model.predict(o, deterministic=True)[0], env_id, 20)
-    return {"train_s": train_s, "env_steps": int(model.num_timesteps), "eval_returns": returns,
+    return {"train_s": train_s, "cpu_s": cpu_s, "env_steps": int(model.num_timesteps),
+            "eval_returns": returns,
             "torch_threads": torch.get_num_threads()}
 
 
 def run_ours(env_id: str, seed: int, steps: int, threads: int) -> dict[str, Any]:
     import numpy as np
     import torch
+
+    # Imported before the clock starts, as `import stable_baselines3` does for SB3.
+    import torch.utils.tensorboard  # noqa: F401
 
     from dreamlab.config.base import resolve_config
     from dreamlab.config.ppo import PPOConfig
@@ -98,9 +103,10 @@ def run_ours(env_id: str, seed: int, steps: int, threads: int) -> dict[str, Any]
         cfg = resolve_config(PPOConfig, "quick", overrides=dict(
             env=env_id, seed=seed, total_steps=steps, checkpoint_dir=tmp, eval_episodes=1,
             device="cpu", num_threads=threads, log_every_s=30.0))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = train(cfg)
         call_s = time.perf_counter() - t0
+        cpu_s = time.process_time() - c0  # includes the run's own 1-episode evaluation
         train_s = float(result.rows[0]["seconds"])
         # Re-evaluate with the shared loop (the run's own evaluation used 1 episode).
         from dreamlab.ppo.train import load_policy
@@ -116,7 +122,7 @@ def run_ours(env_id: str, seed: int, steps: int, threads: int) -> dict[str, Any]
 
         returns = _evaluate(predict, env_id, 20)
         checkpoints = len(StepCheckpointer(RunLayout(Path(tmp)).checkpoints).existing())
-    return {"train_s": train_s, "train_call_s": call_s, "env_steps": step,
+    return {"train_s": train_s, "train_call_s": call_s, "cpu_s": cpu_s, "env_steps": step,
             "eval_returns": returns, "torch_threads": cfg.num_threads or 1,
             "checkpoints_kept": checkpoints}
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dreamlab.models.ppo_policy import ActionLayout, ActorCritic
-from dreamlab.ppo.core import Batch, compute_gae, ppo_loss, ppo_update
+from dreamlab.ppo.core import Batch, compute_gae, ppo_loss, ppo_update, prepare_minibatch
 
 
 def test_gae_matches_a_hand_computation() -> None:
@@ -64,7 +64,7 @@ def test_surrogate_is_clipped_and_invalid_samples_do_not_count() -> None:
     # advantages then contribute the clipped (constant) term only: no policy gradient.
     far = Batch(batch.obs, batch.actions, batch.logprobs - 2.0, batch.values,
                 batch.advantages.abs() + 0.1, batch.returns, batch.valid)
-    loss, stats = ppo_loss(policy, far, 0.2, False, False, 0.0, 0.0)
+    loss, stats = ppo_loss(policy, far, far.valid / 64, 0.2, False, 0.0, 0.0)
     loss.backward()
     assert stats["clipfrac"] == 1.0
     assert all(p.grad is None or p.grad.abs().max() == 0 for p in policy.actor.parameters())
@@ -73,8 +73,8 @@ def test_surrogate_is_clipped_and_invalid_samples_do_not_count() -> None:
     valid[:32] = 1.0
     half = Batch(*(getattr(batch, f)[:32] for f in Batch.__dataclass_fields__))
     masked = dataclasses.replace(batch, valid=valid)
-    a, _ = ppo_loss(policy, masked, 0.2, True, True, 0.01, 0.5)
-    b, _ = ppo_loss(policy, half, 0.2, True, True, 0.01, 0.5)
+    a, _ = ppo_loss(policy, *prepare_minibatch(masked, True), 0.2, True, 0.01, 0.5)
+    b, _ = ppo_loss(policy, *prepare_minibatch(half, True), 0.2, True, 0.01, 0.5)
     torch.testing.assert_close(a, b)
 
 

@@ -15,6 +15,7 @@ observation returned with a truncation is the real last one, and its value is th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,22 +59,28 @@ class Batch:
 
 
 def _mean(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Mean over valid samples; `w` is the valid mask already divided by its sum."""
+    """Mean over valid samples; `w` is the valid mask divided by its sum."""
     return (x * w).sum()
 
 
-def ppo_loss(policy: ActorCritic, mb: Batch, clip_coef: float, clip_vloss: bool,
-             norm_adv: bool, ent_coef: float, vf_coef: float
+def prepare_minibatch(mb: Batch, norm_adv: bool) -> tuple[Batch, torch.Tensor]:
+    """The minibatch with its advantages normalised (when asked), and its valid weights."""
+    w = mb.valid / mb.valid.sum().clamp(min=1.0)
+    if norm_adv:
+        mean = _mean(mb.advantages, w)
+        std = _mean((mb.advantages - mean) ** 2, w).sqrt()
+        mb = dataclasses.replace(mb, advantages=(mb.advantages - mean) / (std + 1e-8))
+    return mb, w
+
+
+def ppo_loss(policy: ActorCritic, mb: Batch, w: torch.Tensor, clip_coef: float,
+             clip_vloss: bool, ent_coef: float, vf_coef: float, with_stats: bool = True
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """L = -L^CLIP + vf_coef * L^VF - ent_coef * H  (paper eq. 9), over valid samples."""
     logprob, entropy, value = policy.evaluate(mb.obs, mb.actions)
-    w = mb.valid / mb.valid.sum().clamp(min=1.0)
     logratio = logprob - mb.logprobs
     ratio = logratio.exp()
     adv = mb.advantages
-    if norm_adv:
-        mean = _mean(adv, w)
-        adv = (adv - mean) / (_mean((adv - mean) ** 2, w).sqrt() + 1e-8)
     # Clipped surrogate (eq. 7): the pessimistic minimum, written as a max of losses.
     pg_loss = _mean(torch.max(-adv * ratio,
                               -adv * ratio.clamp(1.0 - clip_coef, 1.0 + clip_coef)), w)
@@ -87,12 +94,14 @@ def ppo_loss(policy: ActorCritic, mb: Batch, clip_coef: float, clip_vloss: bool,
     loss = pg_loss + vf_coef * v_loss
     if ent_coef > 0:  # no entropy bonus, no entropy gradient to compute
         loss = loss - ent_coef * _mean(entropy, w)
+    if not with_stats:
+        return loss, {}
     with torch.no_grad():
-        ent = _mean(entropy, w)
         approx_kl = _mean((ratio - 1.0) - logratio, w)  # Schulman's k3 estimator
         clipfrac = _mean(((ratio - 1.0).abs() > clip_coef).float(), w)
-    return loss, {"policy_loss": pg_loss.detach(), "value_loss": v_loss.detach(),
-                  "entropy": ent.detach(), "approx_kl": approx_kl, "clipfrac": clipfrac}
+        stats = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": _mean(entropy, w),
+                 "approx_kl": approx_kl, "clipfrac": clipfrac}
+    return loss, {k: v.detach() for k, v in stats.items()}
 
 
 def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
@@ -101,21 +110,26 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
                target_kl: float, generator: torch.Generator,
                autocast: Callable[[], contextlib.AbstractContextManager],
                scaler: torch.amp.GradScaler) -> dict[str, float]:
-    """K epochs of minibatch Adam on one rollout (Algorithm 1); returns mean statistics."""
+    """K epochs of minibatch Adam on one rollout (Algorithm 1). Returns the mean
+    statistics of the last epoch (all epochs' losses cost extra work to gather and say
+    little more); with target_kl, the KL of every minibatch is checked."""
     n = batch.advantages.shape[0]
+    # One minibatch = the whole rollout (rl-zoo's CartPole): no shuffle, no copies, and
+    # the advantages are normalised once rather than every epoch.
+    whole = prepare_minibatch(batch, norm_adv) if batch_size >= n else None
     sums: dict[str, torch.Tensor] = {}
-    steps = 0
-    for _ in range(num_epochs):
-        # One minibatch = the whole rollout (rl-zoo's CartPole): no shuffle, no copies.
-        order = None if batch_size >= n else \
+    steps = stat_steps = 0
+    for epoch in range(num_epochs):
+        with_stats = target_kl > 0 or epoch == num_epochs - 1
+        order = None if whole else \
             torch.randperm(n, generator=generator).to(batch.advantages.device)
         for start in range(0, n, batch_size):
-            mb = batch if order is None else Batch(
+            mb, w = whole if whole else prepare_minibatch(Batch(
                 *(getattr(batch, f)[order[start:start + batch_size]]
-                  for f in Batch.__dataclass_fields__))
+                  for f in Batch.__dataclass_fields__)), norm_adv)
             with autocast():
-                loss, stats = ppo_loss(policy, mb, clip_coef, clip_vloss, norm_adv,
-                                       ent_coef, vf_coef)
+                loss, stats = ppo_loss(policy, mb, w, clip_coef, clip_vloss, ent_coef,
+                                       vf_coef, with_stats)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if max_grad_norm > 0:
@@ -123,15 +137,18 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
                 torch.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
             scaler.step(optimizer)
             scaler.update()
-            for k, v in stats.items():
-                sums[k] = sums.get(k, 0.0) + v
             steps += 1
-            if target_kl > 0 and stats["approx_kl"] > target_kl:
-                return _finish(sums, steps, early_stop=True)
-    return _finish(sums, steps, early_stop=False)
+            if stats:
+                stat_steps += 1
+                for k, v in stats.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                if target_kl > 0 and stats["approx_kl"] > target_kl:
+                    return _finish(sums, stat_steps, steps, early_stop=True)
+    return _finish(sums, stat_steps, steps, early_stop=False)
 
 
-def _finish(sums: dict[str, torch.Tensor], steps: int, early_stop: bool) -> dict[str, float]:
-    out = {k: float(v) / steps for k, v in sums.items()}
+def _finish(sums: dict[str, torch.Tensor], stat_steps: int, steps: int,
+            early_stop: bool) -> dict[str, float]:
+    out = {k: float(v) / max(stat_steps, 1) for k, v in sums.items()}
     out.update(gradient_steps=float(steps), early_stop=float(early_stop))
     return out

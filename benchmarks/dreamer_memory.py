@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--train-ratio", type=float, default=0.5)
     ap.add_argument("--run-dir", default="runs/bench_dreamer_memory")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--summarize", action="store_true", help="only re-read the run dir")
     args = ap.parse_args()
     start_prov = provenance()
     t0 = time.monotonic()
@@ -42,7 +43,8 @@ def main() -> None:
            "--total-steps", str(args.total_steps), "--train-ratio", str(args.train_ratio),
            "--checkpoint-every", "40000", "--eval-episodes", "1", "--num-threads",
            str(args.threads), "--checkpoint-dir", args.run_dir]
-    subprocess.run(cmd, check=True, cwd=REPO)
+    if not args.summarize:
+        subprocess.run(cmd, check=True, cwd=REPO)
     wall = time.monotonic() - t0
 
     from dreamlab.runtime.logger import read_metrics
@@ -51,6 +53,7 @@ def main() -> None:
     steps, rss = map(np.asarray, zip(*metrics["perf/rss_mb"], strict=True))
     full = steps >= CAPACITY + 5_000  # past the fill, and past the first checkpoint
     slope = float(np.polyfit(steps[full], rss[full], 1)[0] * 10_000)
+    robust = window_median_slope(steps[full], rss[full])
     gpu = {k: metrics[k] for k in ("perf/gpu_allocated_mb", "perf/gpu_reserved_mb")
            if k in metrics}
     png = plot(steps, rss, RESULTS / "dreamer_memory_rss.png")
@@ -59,6 +62,8 @@ def main() -> None:
         "config": str(CONFIG.relative_to(REPO)), "replay_capacity": CAPACITY,
         "total_env_steps": int(steps[-1]), "train_ratio": args.train_ratio,
         "rss_slope_mb_per_10k_after_full": round(slope, 3),
+        "rss_slope_of_10k_window_medians_mb_per_10k": round(robust, 3),
+        "command_run": " ".join(cmd[1:]) if not args.summarize else "(summarized)",
         "rss_mb_at_capacity": float(rss[np.searchsorted(steps, CAPACITY)]),
         "rss_mb_last": float(rss[-1]), "rss_mb_peak": float(rss.max()),
         "rss_mb_min_after_full": float(rss[full].min()),
@@ -69,6 +74,15 @@ def main() -> None:
         "gpu": gpu or None})
     print(f"RSS slope after the buffer filled: {slope:+.3f} MB per 10k steps "
           f"(bar 1.0; seed 004: +530); {path}")
+
+
+def window_median_slope(steps: np.ndarray, rss: np.ndarray, window: int = 10_000) -> float:
+    """Slope (MB per 10k) through the median RSS of each 10k-step window: an update's
+    temporaries come and go between samples (+-50 MB), and the median ignores them."""
+    bins = (steps - steps[0]) // window
+    xs = [float(np.median(steps[bins == b])) for b in np.unique(bins)]
+    ys = [float(np.median(rss[bins == b])) for b in np.unique(bins)]
+    return float(np.polyfit(xs, ys, 1)[0] * 10_000) if len(xs) > 1 else float("nan")
 
 
 def plot(steps: np.ndarray, rss: np.ndarray, path: Path) -> Path:

@@ -56,8 +56,8 @@ class WorldModel(nn.Module):
         feat = RSSM.features(post)
         recon = self.decoder(feat).float()
         dims = tuple(range(2, recon.dim()))
-        pred = ((recon - self.recon_target(batch["obs"])) ** 2).sum(dims)
-        pred = pred + self.twohot.loss(self.reward_head(feat), batch["reward"])
+        recon_loss = ((recon - self.recon_target(batch["obs"])) ** 2).sum(dims)
+        pred = recon_loss + self.twohot.loss(self.reward_head(feat), batch["reward"])
         cont = (~batch["is_terminal"]).float()
         pred = pred + F.binary_cross_entropy_with_logits(
             self.cont_head(feat).squeeze(-1).float(), cont, reduction="none")
@@ -69,8 +69,8 @@ class WorldModel(nn.Module):
         rep = self.rssm.kl(post, sg(prior))
         loss = (pred + self.kl_dyn * dyn.clamp(min=self.free_nats)
                 + self.kl_rep * rep.clamp(min=self.free_nats)).mean()
-        metrics = {"wm/loss": loss.item(), "wm/recon": ((recon - self.recon_target(
-            batch["obs"])) ** 2).sum(dims).mean().item(), "wm/kl": dyn.mean().item()}
+        metrics = {"wm/loss": loss.item(), "wm/recon": recon_loss.mean().item(),
+                   "wm/kl": dyn.mean().item()}
         return loss, post, metrics
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -183,6 +185,7 @@ class Trainer:
         metrics: list[dict[str, float]] = []
         self.manifest.set_status("running")
         t0 = time.monotonic()
+        old_term = _checkpoint_on_sigterm()
         try:
             while self.env_steps < cfg.total_steps and self.tracker.should_stop(
                     c.updates, self.env_steps) is None:
@@ -227,6 +230,8 @@ class Trainer:
             raise
         finally:
             envs.close()
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
         self.save()
         train_s = time.monotonic() - t0
         result = self._evaluate(logger, cfg.eval_episodes, cfg.save_videos)
@@ -284,6 +289,19 @@ class Trainer:
         log.info("eval at %d env steps: %.1f +- %.1f over %d episodes", self.env_steps,
                  result.mean_return, result.std_return, result.episodes)
         return result
+
+
+def _checkpoint_on_sigterm() -> Any:
+    """While the loop runs, SIGTERM (a scheduler, `kill`) takes the Ctrl-C path, which
+    saves a checkpoint; the previous handler is restored after. Only the main thread may
+    set handlers, so elsewhere (a curriculum worker thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def preflight(cfg: DreamerConfig) -> None:

@@ -118,3 +118,24 @@ def test_continuous_actions() -> None:
         assert speed > 1000
     finally:
         env.close()
+
+
+def test_touches_are_counted_in_the_final_info(env) -> None:
+    """A ball dropped onto blue-0 touches it; the episode's last info counts it."""
+    env.reset(options={"team_size": "1v1"})
+    state = env.state_now
+    car = state.cars["blue-0"].physics.position
+    state.ball.position = np.array([car[0], car[1], 300.0], dtype=np.float32)
+    state.ball.linear_velocity = np.array([0.0, 0.0, -1000.0], dtype=np.float32)
+    env.rlgym.set_state(state)
+    for _ in range(30):
+        env.step(_noop(env))
+    assert env.touches["blue-0"] >= 1 and env.touches["orange-0"] == 0
+    no_touch = env.rlgym.truncation_cond.conditions[0]
+    saved, no_touch.timeout_seconds = no_touch.timeout_seconds, 0.0  # end the episode now
+    try:
+        *_, infos = env.step(_noop(env))
+    finally:
+        no_touch.timeout_seconds = saved
+    assert infos["blue-0"]["touches"] == env.touches["blue-0"] >= 1
+    assert infos["orange-0"]["touches"] == 0

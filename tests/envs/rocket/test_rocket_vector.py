@@ -42,6 +42,7 @@ def test_inline_rows_and_episode_records() -> None:
         if end.winner is None:
             assert end.truncated and end.steps <= 35
         assert end.final_obs.shape == (4, 132) and end.alive.sum() == 2
+        assert end.touches.shape == (4,) and not end.touches[~end.alive].any()
 
 
 def test_workers_equal_inline_for_the_same_seed() -> None:

@@ -70,6 +70,7 @@ def test_the_preset_debug_run_completes_from_the_cli(tmp_path) -> None:
     ev = json.loads((run / "evaluation_results.json").read_text())
     assert ev["opponent"] == "random" and ev["episodes"] == 3
     assert ev["wins"] + ev["draws"] + ev["losses"] == 3 and ev["team_size"] == "2v2"
+    assert ev["touches_per_minute"] >= 0.0
 
 
 def test_missing_rocket_extra_is_one_line_from_the_cli(tmp_path, monkeypatch, capsys) -> None:

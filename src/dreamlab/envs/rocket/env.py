@@ -78,6 +78,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
             else gym.spaces.Box(-1.0, 1.0, (8,), np.float32))
         self.teams: dict[str, int] = {}
         self.episode_steps = 0
+        self.touches: dict[str, int] = {}
 
     # --- spaces -------------------------------------------------------------------------
     def observation_space(self, agent: str) -> gym.spaces.Box:
@@ -114,6 +115,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.agents = list(self.rlgym.agents)
         self.teams = {a: int(self.rlgym.state.cars[a].team_num) for a in self.agents}
         self.episode_steps = 0
+        self.touches = dict.fromkeys(self.agents, 0)
         return self._float32(obs), self._infos()
 
     def step(self, actions: dict[str, Any]) -> tuple[
@@ -126,15 +128,19 @@ class RocketLeagueParallelEnv(ParallelEnv):
         obs, rewards, terminated, truncated = self.rlgym.step(parsed)
         self.episode_steps += 1
         state = self.rlgym.state
+        for agent in self.agents:  # steps with a ball touch, for touches per minute
+            self.touches[agent] += state.cars[agent].ball_touches > 0
         ended = any(terminated.values()) or any(truncated.values())
         infos = self._infos()
         if ended:
             # The result every agent's info carries at the end: the winning team (None =
-            # no goal before the timeout, a draw for the ratings) and the episode length.
+            # no goal before the timeout, a draw for the ratings), the episode length and
+            # the agent's steps with a ball touch.
             winner = state.scoring_team if state.goal_scored else None
-            for info in infos.values():
+            for agent, info in infos.items():
                 info["winner"] = winner
                 info["episode_steps"] = self.episode_steps
+                info["touches"] = self.touches[agent]
             self.agents = []
         return (self._float32(obs), {a: float(r) for a, r in rewards.items()},
                 {a: bool(v) for a, v in terminated.items()},

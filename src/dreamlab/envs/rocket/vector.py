@@ -39,6 +39,7 @@ class EpisodeEnd:
     learner_team: int | None
     final_obs: np.ndarray  # (slots, obs_dim), rows of non-playing slots are zero
     alive: np.ndarray  # (slots,) which slots played
+    touches: np.ndarray  # (slots,) steps with a ball touch, per slot
 
 
 def _layout(num_envs: int, cfg: RocketEnvConfig) -> dict[str, tuple[tuple[int, ...], Any]]:
@@ -135,13 +136,15 @@ class _EnvGroup:
                 self.a["done"][row] = False
                 continue
             final = np.zeros_like(self.a["obs"][row])
+            touches = np.zeros(len(self.slot), dtype=np.int64)
             for agent, o in obs.items():
                 final[self.slot[agent]] = o
+                touches[self.slot[agent]] = infos[agent]["touches"]
             info = next(iter(infos.values()))
             ends.append(EpisodeEnd(
                 env=row, winner=info["winner"], truncated=not any(terminated.values()),
                 steps=info["episode_steps"], learner_team=None if learner < 0 else learner,
-                final_obs=final, alive=self.a["alive"][row].copy()))
+                final_obs=final, alive=self.a["alive"][row].copy(), touches=touches))
             self._write_reset(e, *env.reset())
             self.a["done"][row] = True
         return ends

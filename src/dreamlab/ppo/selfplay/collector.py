@@ -200,5 +200,7 @@ class SelfPlayCollector:
         stats.recent_returns.append(learner_return)
         stats.finished.append({"timesteps": int(self.counter.value), "opponent": opponent.id,
                                "score": score, "steps": end.steps,
-                               "cars": int(end.alive.sum()), "return": learner_return})
+                               "cars": int(end.alive.sum()), "return": learner_return,
+                               "learner_touches": int(end.touches[[base + k for k in played]]
+                                                      .sum()) if played else 0})
         self.opponents[e] = self.pool.sample(self.ratings)

@@ -4,7 +4,8 @@ The newest checkpoint's learner acts deterministically (the mode of its distribu
 PPO's own evaluation does) against an opponent pressing uniformly random lookup-table
 actions, in the team size the curriculum had reached; the learner alternates colours.
 A game ends at the first goal or after 2 minutes (issue 13's games of <= 2 min), so wins
-are goals for and losses goals against. The games run through the same collector as
+are goals for and losses goals against; touches per minute count the learner team's steps
+with a ball touch per minute of game time. The games run through the same collector as
 training, so the matchup bookkeeping is the tested one.
 """
 
@@ -93,11 +94,14 @@ def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: 
                               EVAL_STEPS_PER_CALL)
     finished = collector.stats.finished[:games]
     scores = [g["score"] for g in finished]
+    minutes = sum(g["steps"] for g in finished) * rocket.tick_skip / 120.0 / 60.0
     return {"team_size": stage.name, "trained_env_steps": trained,
             "returns": [g["return"] for g in finished],
             "env_steps": int(counter.value), "wall_s": time.monotonic() - start,
             "wins": scores.count(1.0), "draws": scores.count(0.5),
-            "losses": scores.count(0.0), "game_steps": [g["steps"] for g in finished]}
+            "losses": scores.count(0.0), "game_steps": [g["steps"] for g in finished],
+            "touches_per_minute": sum(g["learner_touches"] for g in finished) / minutes
+            if minutes else 0.0}
 
 
 def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
@@ -120,6 +124,7 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                "wins": out["wins"], "draws": out["draws"], "losses": out["losses"],
                "goals_for": out["wins"], "goals_against": out["losses"],
                "win_rate": out["wins"] / max(1, len(out["returns"])),
+               "touches_per_minute": round(out["touches_per_minute"], 3),
                "game_limit_s": EVAL_GAME_S, "videos": "not written (save_videos ignored)"
                if save_videos else None})
     result.write(RunLayout(run_dir).evaluation)

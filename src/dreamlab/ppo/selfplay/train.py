@@ -352,6 +352,7 @@ class SelfPlayRun:
             extra={"opponent": "random", "team_size": ev["team_size"], "deterministic": True,
                    "wins": ev["wins"], "draws": ev["draws"], "losses": ev["losses"],
                    "goals_for": ev["wins"], "goals_against": ev["losses"],
+                   "touches_per_minute": round(ev["touches_per_minute"], 3),
                    "train_env_steps": self.agent.counters.global_step, "train_wall_s": wall_s,
                    "training_games": {"wins": games.wins, "draws": games.draws,
                                       "losses": games.losses},

@@ -111,7 +111,7 @@ def test_vector_env_sync_for_state_obs() -> None:
 
 def test_vector_env_async_for_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rendering costs ~2 ms a step, so auto puts pixel envs in worker processes."""
-    monkeypatch.setattr(factory.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(factory, "cpu_count", lambda: 2)
     venv = make_vector_env("CartPole-v1", num_envs=2, obs="pixels", img_size=32, seed=0)
     try:
         assert type(venv).__name__ == "AsyncVectorEnv"

@@ -12,8 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from _common import save_result
 from pipeline_quick import run_env
+
+from _common import save_result
 
 DEFAULT_ENVS = "Acrobot-v1,MountainCar-v0,Pendulum-v1"
 LIMIT_S = 300.0

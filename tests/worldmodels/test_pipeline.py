@@ -202,3 +202,19 @@ def test_a_changed_dependency_reruns_its_stage_and_marks_later_ones_stale(tmp_pa
     assert stage_fingerprint(base, "controller") == stage_fingerprint(changed, "controller")
     # a late field at its default leaves old runs' fingerprints as they were
     assert "loader_workers" not in stage_fingerprint(base, "vae")
+
+
+def test_dreamlab_eval_evaluates_a_finished_run_again(tmp_path) -> None:
+    """`dreamlab eval RUN_DIR` (issue 10): the common schema, the run's config kept."""
+    from dreamlab.cli import main
+
+    cfg = tiny_cfg(tmp_path)
+    Pipeline(cfg).run()
+    run = cfg.run_dir()
+    config_before = (run / "config.yaml").read_text()
+    assert main(["eval", str(run), "--episodes", "3"]) == 0
+    res = json.loads((run / "evaluation_results.json").read_text())
+    assert res["algo"] == "worldmodels" and res["episodes"] == 3 and len(res["returns"]) == 3
+    assert {"env_steps", "wall_s"} <= set(res)
+    assert (run / "config.yaml").read_text() == config_before
+    assert json.loads((run / "manifest.json").read_text())["algo"] == "worldmodels"

@@ -321,5 +321,9 @@ def evaluate_run(run_dir: str | Path, episodes: int | None = None,
     manifest = Manifest.load(Path(run_dir))
     manifest.invalidate(stage_key("eval", cfg.iterations - 1))
     pipeline = Pipeline(cfg)
-    pipeline.run()
+    saved = pipeline.paths.config_yaml.read_text(encoding="utf-8")
+    try:
+        pipeline.run()
+    finally:  # the run's config stays the one it was trained with, not `stage: eval`
+        atomic_write_text(pipeline.paths.config_yaml, saved)
     return EvalResult.read(pipeline.paths.evaluation)

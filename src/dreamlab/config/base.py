@@ -22,7 +22,7 @@ import yaml
 from dreamlab.errors import ConfigError
 
 MODES = ("quick", "medium", "full")
-EXECUTORS = ("local", "inline")  # "ray" arrives with the Ray issue
+EXECUTORS = ("local", "inline", "ray")
 
 
 def opt(default: Any, help: str, *, low: float | None = None, above: float | None = None,
@@ -72,8 +72,10 @@ class RunConfig:
     tf32: bool = opt(True, "TF32 matmuls on CUDA; ignored on the CPU")
     eval_episodes: int = opt(10, "episodes of the final evaluation", low=1)
     save_videos: bool = opt(False, "write evaluation videos to videos/")
-    executor: str = opt("local", "parallel work: local (processes) or inline (this process)",
-                        choices=EXECUTORS)
+    executor: str = opt("local", "parallel work: local (processes), inline (this process) "
+                        "or ray (a Ray cluster; needs the ray extra)", choices=EXECUTORS)
+    ray_address: str | None = opt(None, "with --executor ray: auto (the cluster `ray start` "
+                                  "made on this node), HOST:PORT, or unset for a local Ray")
     debug: bool = opt(False, "show tracebacks (and, where an algorithm says so, a short run)")
 
     def __post_init__(self) -> None:

@@ -1,5 +1,5 @@
-"""Parallel work through one interface: in this process, in local processes, or (with
-the Ray issue) on a cluster. Nothing here imports ray."""
+"""Parallel work through one interface: in this process, in local processes, or on a Ray
+cluster. Nothing here imports ray; `make_executor("ray", ...)` does, when asked."""
 
 from dreamlab.parallel.executor import Executor, cpu_count, make_executor
 

@@ -3,7 +3,7 @@
 Collection, real-env fitness and evaluation all hand their jobs here instead of opening
 pools of their own (three pools with three start methods before issue 10). Jobs carry
 their own seeds (`runtime.seeding.derive_seed`), so a result never depends on which
-worker ran it or in which order: inline, processes and (later) Ray give the same answer.
+worker ran it or in which order: inline, processes and Ray give the same answer.
 
 The start method is "spawn", chosen on purpose: it is the one that exists on Linux,
 macOS and Windows (seeds' users ran Windows 11 and WSL2), and a fresh interpreter never
@@ -105,8 +105,14 @@ class ProcessExecutor(Executor):
 
 def make_executor(kind: str = "local", workers: int = 0,
                   initializer: Callable[..., None] | None = None,
-                  initargs: tuple[Any, ...] = ()) -> Executor:
-    """`local` with workers <= 1 runs inline: a pool of one only adds a process start."""
+                  initargs: tuple[Any, ...] = (), ray_address: str | None = None
+                  ) -> Executor:
+    """`local` with workers <= 1 runs inline: a pool of one only adds a process start.
+    `ray` always uses Ray (workers <= 0: the cluster's CPUs), importing it only here."""
+    if kind == "ray":
+        from dreamlab.parallel.ray_backend import RayExecutor
+
+        return RayExecutor(workers, initializer, initargs, ray_address)
     if workers <= 0:
         workers = cpu_count()
     if kind == "inline" or workers <= 1:
@@ -115,4 +121,4 @@ def make_executor(kind: str = "local", workers: int = 0,
         return ProcessExecutor(workers, initializer, initargs)
     from dreamlab.errors import ConfigError
 
-    raise ConfigError(f"--executor must be local or inline, got {kind!r}")
+    raise ConfigError(f"--executor must be local, inline or ray, got {kind!r}")

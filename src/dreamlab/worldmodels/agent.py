@@ -316,6 +316,24 @@ def _worker_init(setup: PolicySetup) -> None:
     _WORKER = _Runner(setup)
 
 
+def _worker_init_shipped(setup: PolicySetup, checkpoints: dict[str, bytes]) -> None:
+    """A Ray worker may run on a node without the run directory: V and M arrive as bytes
+    (from the object store, once per worker) and are loaded from a private temp dir."""
+    import dataclasses
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="dreamlab-wm-"))
+    try:
+        for name, data in checkpoints.items():
+            (tmp / name).write_bytes(data)
+        _worker_init(dataclasses.replace(
+            setup, mdnrnn_path=str(tmp / "mdnrnn.pt"),
+            vae_path=str(tmp / "vae.pt") if setup.vae_path else None))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # V and M are in memory now
+
+
 def _worker_run(job: tuple[np.ndarray, list[int]]) -> tuple[np.ndarray, np.ndarray]:
     assert _WORKER is not None
     out = _WORKER.run(*job)
@@ -333,9 +351,11 @@ class RealEvaluator:
     """
 
     def __init__(self, setup: PolicySetup, workers: int = 1,
-                 local_device: torch.device | str = "cpu", executor: str = "local") -> None:
+                 local_device: torch.device | str = "cpu", executor: str = "local",
+                 ray_address: str | None = None) -> None:
         self.setup = setup
         self.executor = executor
+        self.ray_address = ray_address
         self.workers = max(1, int(workers))
         self.local_device = local_device  # workers always run V and M on the CPU
         self._local: _Runner | None = None
@@ -348,13 +368,25 @@ class RealEvaluator:
         self.close()
 
     def _ensure(self) -> None:
-        if self.workers == 1 and self._local is None:
+        # --executor ray means Ray even for one worker: the user asked for the cluster.
+        pooled = self.workers > 1 or self.executor == "ray"
+        if not pooled and self._local is None:
             self._local = _Runner(self.setup, self.local_device)
-        if self.workers > 1 and self._pool is None:
+        if pooled and self._pool is None:
             from dreamlab.parallel import make_executor
 
-            self._pool = make_executor(self.executor, self.workers, initializer=_worker_init,
-                                       initargs=(self.setup,))
+            init: Callable[..., None] = _worker_init
+            initargs: tuple[Any, ...] = (self.setup,)
+            if self.executor == "ray":
+                init, initargs = _worker_init_shipped, (self.setup, self._checkpoints())
+            self._pool = make_executor(self.executor, self.workers, initializer=init,
+                                       initargs=initargs, ray_address=self.ray_address)
+
+    def _checkpoints(self) -> dict[str, bytes]:
+        files = {"mdnrnn.pt": self.setup.mdnrnn_path}
+        if self.setup.vae_path:
+            files["vae.pt"] = self.setup.vae_path
+        return {name: Path(path).read_bytes() for name, path in files.items()}
 
     def run(self, params: torch.Tensor | np.ndarray, seeds: list[int]) -> RealRollouts:
         """Returns and lengths of len(seeds) episodes, episode n with params[n]."""

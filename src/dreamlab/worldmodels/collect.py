@@ -103,12 +103,13 @@ def num_workers(cfg: WorldModelConfig) -> int:
     return choose_num_threads(0)
 
 
-def _episodes(tasks: list[tuple], workers: int, executor: str
-              ) -> Iterator[dict[str, np.ndarray]]:
+def _episodes(tasks: list[tuple], workers: int, executor: str,
+              ray_address: str | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Random episodes in seed order, through the run's executor (parallel/)."""
     from dreamlab.parallel import make_executor
 
-    with make_executor(executor, min(workers, len(tasks))) as pool:
+    with make_executor(executor, min(workers, len(tasks)),
+                       ray_address=ray_address) as pool:
         yield from pool.imap(_worker_episode, tasks)
 
 
@@ -158,7 +159,7 @@ def run_collect(ctx: StageContext) -> dict[str, Any]:
     stopped_at_budget = False
     with ProgressBar("collect episodes", total=wanted) as bar:
         bar.advance(start)
-        for episode in _episodes(tasks, num_workers(cfg), cfg.executor):
+        for episode in _episodes(tasks, num_workers(cfg), cfg.executor, cfg.ray_address):
             try:
                 store.append(episode, meta={"seed": seeds[len(store)]}, budget=budget)
             except DiskBudgetError as exc:

@@ -164,7 +164,7 @@ def run_evaluate(ctx: StageContext) -> dict[str, Any]:
     base = ctx.seed("evaluate")
     seeds = [base + j for j in range(n)]
     t_real = time.monotonic()
-    with RealEvaluator(setup, workers, device, cfg.executor) as evaluator:
+    with RealEvaluator(setup, workers, device, cfg.executor, cfg.ray_address) as evaluator:
         real = evaluator.run(params[None].repeat(n, 1), seeds)
     real_s = time.monotonic() - t_real
 

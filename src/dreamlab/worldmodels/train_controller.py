@@ -142,7 +142,8 @@ class ControllerTrainer:
             envs_per_worker=min(32, math.ceil(cfg.cma_pop_size * cfg.rollouts_per_candidate
                                               / self.workers)),
         )
-        self.real = RealEvaluator(self.setup, self.workers, self.device, cfg.executor)
+        self.real = RealEvaluator(self.setup, self.workers, self.device, cfg.executor,
+                                  cfg.ray_address)
         self.starts = None
         if ctx.paths.latents.exists():
             self.starts = DreamStarts.from_store(ctx.paths.latents, cfg.mdnrnn_sample_z)

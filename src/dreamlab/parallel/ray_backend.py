@@ -17,6 +17,7 @@ own seeds, so a generation that lost a worker completes with the same results.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
@@ -29,6 +30,7 @@ from dreamlab.parallel.executor import Executor
 
 try:
     import ray
+    from ray import cloudpickle
     from ray.exceptions import RayActorError, RayTaskError
 except ImportError as exc:  # the extra is not installed
     raise ConfigError("--executor ray needs Ray, which is not installed",
@@ -73,10 +75,14 @@ class _Worker:
     its dreamlab differs from the driver's, so the driver can report the mismatch as one
     line instead of a traceback from deep inside a model load."""
 
-    def __init__(self, expected: str, initializer: Callable[..., None] | None,
-                 initargs: tuple[Any, ...]) -> None:
+    def __init__(self, expected: str, setup: bytes) -> None:
         self.found = package_fingerprint()
-        if self.found == expected and initializer is not None:
+        if self.found != expected:
+            return
+        # Unpickled only now: on a node with another dreamlab the initializer may not
+        # even exist, and that must read as a version mismatch, not an import error.
+        initializer, initargs = pickle.loads(setup)
+        if initializer is not None:
             initializer(*initargs)
 
     def identity(self) -> tuple[str, str]:
@@ -135,10 +141,10 @@ class RayExecutor(Executor):
         expected = package_fingerprint()
         # One copy in the object store for every actor; the ref is kept for the executor's
         # life because a restarted actor reads its constructor arguments again.
-        self._shared = ray.put(initargs)
+        self._shared = ray.put(cloudpickle.dumps((initializer, initargs)))
         actor_cls = ray.remote(num_cpus=1, max_restarts=MAX_RESTARTS,
                                max_task_retries=MAX_RESTARTS)(_Worker)
-        self._actors: list[Any] = [actor_cls.remote(expected, initializer, self._shared)
+        self._actors: list[Any] = [actor_cls.remote(expected, self._shared)
                                    for _ in range(self.workers)]
         try:
             self._check_versions(expected)

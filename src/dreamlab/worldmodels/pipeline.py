@@ -47,6 +47,7 @@ RUN_ONLY_FIELDS = {
     "mode": "a preset name; the values it sets are fields themselves",
     "device": "where to compute", "amp": "CUDA precision", "tf32": "CUDA precision",
     "num_threads": "speed", "executor": "where parallel work runs (seeded jobs)",
+    "ray_address": "which Ray cluster runs them",
     "collect_workers": "speed (episodes are seeded per job)", "debug": "tracebacks",
     "checkpoint_dir": "where the run is", "stage": "which stages run now",
     "max_disk_gb": "a budget: collection stops or refuses, never changes an episode",

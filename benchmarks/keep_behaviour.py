@@ -1,0 +1,93 @@
+"""Same seed, same agent before and after a refactor (issue 10, "Keep behaviour").
+
+Usage:
+  python benchmarks/keep_behaviour.py --base 5de7cce            # runs both sides
+  python benchmarks/keep_behaviour.py --base-dir A --head-dir B # compares runs already made
+Runs `dreamlab run --env E --mode quick --seed 42` for CartPole-v1 (pixels) and
+LunarLander-v3 (state) from a worktree of the base commit and from this checkout, with the
+same venv, and compares the controller's parameters, V's and M's weights and the
+evaluation returns bit for bit. Both sides must run on the same machine: a seed
+reproduces a run on one CPU, not across CPUs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import git_commit, save_result
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVS = {"cartpole": "CartPole-v1", "lunar": "LunarLander-v3"}
+
+
+def run_side(src_root: Path, out: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(src_root / "src"))
+    for name, env_id in ENVS.items():
+        subprocess.run([sys.executable, "-m", "dreamlab", "run", "--env", env_id, "--mode",
+                        "quick", "--seed", "42", "--checkpoint-dir", str(out / name)],
+                       cwd=src_root, env=env, check=True, capture_output=True)
+
+
+def compare(base: Path, head: Path) -> dict:
+    import torch
+
+    rows = {}
+    for name, env_id in ENVS.items():
+        a = json.loads((base / name / "evaluation_results.json").read_text())
+        b = json.loads((head / name / "evaluation_results.json").read_text())
+        row = {"env": env_id, "base_mean": a["mean_return"], "base_std": a["std_return"],
+               "head_mean": b["mean_return"], "head_std": b["std_return"],
+               "episodes": len(b["returns"]), "returns_equal": a["returns"] == b["returns"]}
+        for f, key in (("controller_best.pt", "params"), ("mdnrnn.pt", "state_dict"),
+                       ("vae.pt", "state_dict")):
+            pa, pb = base / name / f, head / name / f
+            if not pa.exists():
+                continue
+            ta = torch.load(pa, weights_only=True)[key]
+            tb = torch.load(pb, weights_only=True)[key]
+            same = (torch.equal(ta, tb) if isinstance(ta, torch.Tensor)
+                    else all(torch.equal(ta[k], tb[k]) for k in ta))
+            row[f"{f}_equal"] = same
+        rows[name] = row
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", help="commit to compare against")
+    parser.add_argument("--base-dir", type=Path)
+    parser.add_argument("--head-dir", type=Path)
+    parser.add_argument("--base-commit", default=None, help="with --base-dir: its commit")
+    parser.add_argument("--head-commit", default=None, help="with --head-dir: its commit")
+    args = parser.parse_args()
+    if args.base_dir and args.head_dir:
+        base_dir, head_dir = args.base_dir, args.head_dir
+        base_commit, head_commit = args.base_commit, args.head_commit
+        rows = compare(base_dir, head_dir)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp) / "base"
+            subprocess.run(["git", "worktree", "add", "-q", str(tree), args.base], cwd=ROOT,
+                           check=True)
+            try:
+                run_side(tree, Path(tmp) / "base_runs")
+                run_side(ROOT, Path(tmp) / "head_runs")
+                rows = compare(Path(tmp) / "base_runs", Path(tmp) / "head_runs")
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+        base_commit, head_commit = args.base, git_commit()
+    same = all(all(v for k, v in r.items() if k.endswith("_equal")) for r in rows.values())
+    result = {"base_commit": base_commit, "head_commit": head_commit, "runs": rows,
+              "identical": same}
+    print(json.dumps(result, indent=2))
+    print(f"wrote {save_result('keep_behaviour', result)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -175,6 +175,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    head = git_head()  # the code the runs use (others may commit while they run)
     runs: list[dict[str, Any]] = []
     for k, seed in enumerate(args.seeds):
         order = args.variants if k % 2 == 0 else list(reversed(args.variants))
@@ -238,7 +239,7 @@ def main() -> None:
     path = save_result(name, {
         "env": args.env, "steps": args.steps, "seeds": args.seeds, "zoo_hyperparams": {
             k: (f"lin_{v[1]}" if isinstance(v, tuple) else v) for k, v in ZOO[args.env].items()},
-        "git_head": git_head(), "cpu_model": cpu_model(),
+        "git_head": head, "git_head_at_end": git_head(), "cpu_model": cpu_model(),
         "stable_baselines3": stable_baselines3.__version__,
         "summary": summary, "runs": runs,
     })

@@ -143,20 +143,21 @@ def test_cma_es_on_ray_matches_local_processes(local_ray: None, tmp_path: Path) 
                         str(tmp_path / "mdnrnn.pt"), None, envs_per_worker=4)
 
     def train(executor: str) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per generation the (candidates, rollouts) returns; and C at the end."""
         es = CMAES(spec.num_params, 0.5, 6, seed=3)
-        fitness = []
+        returns = []
         with RealEvaluator(setup, 2, executor=executor) as real:
             for gen in range(2):
                 params = torch.as_tensor(es.ask(), dtype=torch.float32)
                 seeds = [100 * gen + j for j in range(2)]
                 out = real.run(params.repeat_interleave(2, 0), seeds * 6)
-                fitness.append(out.returns.reshape(6, 2).mean(axis=1))
-                es.tell(-fitness[-1])
-        return fitness, es.mean
+                returns.append(out.returns.reshape(6, 2))
+                es.tell(-returns[-1].mean(axis=1))  # fitness: mean return, negated
+        return returns, es.mean
 
-    local_fitness, local_mean = train("local")
-    ray_fitness, ray_mean = train("ray")
-    for a, b in zip(local_fitness, ray_fitness, strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(local_mean, ray_mean)
-    assert np.concatenate(local_fitness).std() > 0  # candidates really differ
+    local_returns, local_mean = train("local")
+    ray_returns, ray_mean = train("ray")
+    for a, b in zip(local_returns, ray_returns, strict=True):
+        np.testing.assert_array_equal(a, b)  # every episode, hence every fitness
+    np.testing.assert_array_equal(local_mean, ray_mean)  # the same controller
+    assert np.concatenate(local_returns).std() > 0  # candidates and seeds really differ

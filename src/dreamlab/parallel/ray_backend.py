@@ -17,6 +17,7 @@ own seeds, so a generation that lost a worker completes with the same results.
 from __future__ import annotations
 
 import hashlib
+import logging
 import pickle
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +32,7 @@ from dreamlab.parallel.executor import Executor
 try:
     import ray
     from ray import cloudpickle
-    from ray.exceptions import RayActorError, RayTaskError
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 except ImportError as exc:  # the extra is not installed
     raise ConfigError("--executor ray needs Ray, which is not installed",
                       "pip install 'dreamlab[ray]'") from exc
@@ -48,6 +49,11 @@ IN_FLIGHT_PER_ACTOR = 2
 # A local Ray only holds initializer arguments and results in flight; Ray's default
 # (30% of RAM) would reserve far more shared memory than that needs on a small machine.
 LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2
+# Starting a worker includes its initializer (imports torch, loads V and M): seconds on a
+# loaded machine, minutes only when something is wrong.
+START_TIMEOUT_S = 300
+
+log = logging.getLogger("dreamlab")
 
 
 class RayClusterError(DreamlabError):
@@ -135,8 +141,15 @@ class RayExecutor(Executor):
     def __init__(self, workers: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = (), address: str | None = None) -> None:
         self._owns_ray = connect(address, max(1, workers))
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         if workers <= 0:  # a cluster's size is its CPU count, not this machine's
-            workers = int(ray.cluster_resources().get("CPU", 1))
+            workers = cluster_cpus
+        if workers > cluster_cpus:
+            # An actor holds its CPU for life: more actors than CPUs would wait for ever.
+            # Fewer actors change no result (jobs carry their seeds), only the speed.
+            log.warning("--executor ray: %d workers asked, the cluster has %d CPUs; "
+                        "using %d", workers, cluster_cpus, cluster_cpus)
+            workers = cluster_cpus
         self.workers = max(1, workers)
         expected = package_fingerprint()
         # One copy in the object store for every actor; the ref is kept for the executor's
@@ -153,7 +166,14 @@ class RayExecutor(Executor):
             raise
 
     def _check_versions(self, expected: str) -> None:
-        for found, node in ray.get([a.identity.remote() for a in self._actors]):
+        try:
+            identities = ray.get([a.identity.remote() for a in self._actors],
+                                 timeout=START_TIMEOUT_S)
+        except GetTimeoutError:
+            raise RayClusterError(f"Ray workers did not start within {START_TIMEOUT_S} s",
+                                  "other jobs may hold the cluster's CPUs (ray status)"
+                                  ) from None
+        for found, node in identities:
             if found != expected:
                 raise RayClusterError(
                     f"the Ray worker on {node} runs dreamlab {found}, the driver {expected}",

@@ -161,3 +161,55 @@ def test_cma_es_on_ray_matches_local_processes(local_ray: None, tmp_path: Path) 
         np.testing.assert_array_equal(a, b)  # every episode, hence every fitness
     np.testing.assert_array_equal(local_mean, ray_mean)  # the same controller
     assert np.concatenate(local_returns).std() > 0  # candidates and seeds really differ
+
+
+TWO_NODE_DRIVER = """
+import os, sys
+import ray
+from dreamlab.parallel import make_executor
+with make_executor("ray", 0, ray_address=sys.argv[1]) as pool:
+    nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    print(pool.workers, len(nodes), pool.map(abs, [-1, -2, -3, -4]))
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow  # two Ray nodes: ~1 GB and 30-60 s on the 2-core box
+def test_a_cluster_of_two_ray_nodes_on_this_machine(ray_backend: object,
+                                                    tmp_path: Path) -> None:
+    """docs/ray.md's recipe: `ray start --head`, `ray start --address=...` on another
+    node (here the same machine, 1 CPU each), then the driver with --ray-address."""
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}  # token auth is Ray's default
+    common = ["--num-cpus", "1", "--block", "--disable-usage-stats"]
+    started = []
+    try:
+        started.append(subprocess.Popen(
+            [ray_cli, "start", "--head", "--port", str(port), "--include-dashboard=false",
+             *common], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        address = f"127.0.0.1:{port}"
+        out = subprocess.run([sys.executable, "-c", "import ray; ray.init(address="
+                              f"'{address}'); ray.shutdown()"], env=env, timeout=120)
+        assert out.returncode == 0  # the head is up
+        started.append(subprocess.Popen([ray_cli, "start", f"--address={address}", *common],
+                                        env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        for _ in range(60):  # the second node joins within seconds
+            out = subprocess.run([sys.executable, "-c", TWO_NODE_DRIVER, address], env=env,
+                                 capture_output=True, text=True, timeout=180)
+            if out.stdout.startswith("2 2 "):
+                break
+        assert out.stdout.strip() == "2 2 [1, 2, 3, 4]", out.stderr[-2000:]
+    finally:
+        for proc in started:  # `ray start --block` stops its node on SIGTERM
+            proc.terminate()
+        for proc in started:
+            proc.wait(timeout=60)

@@ -131,7 +131,8 @@ def connect(address: str | None, num_cpus: int) -> bool:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RayClusterError(f"cannot connect to Ray at {address or 'a local instance'}: "
                               f"{first}", "with --ray-address auto, run `ray start --head` "
-                              "on this node first") from None
+                              "on this node first; a cluster with token authentication "
+                              "needs RAY_AUTH_MODE=token here (docs/ray.md)") from None
     return True
 
 

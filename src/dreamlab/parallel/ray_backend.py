@@ -221,7 +221,8 @@ class RayExecutor(Executor):
         except RayTaskError as exc:  # the job itself raised: re-raise the job's error
             raise exc.as_instanceof_cause() from None
         except RayActorError as exc:
-            raise RayClusterError(f"a Ray worker died {MAX_RESTARTS + 1} times in one run: "
+            raise RayClusterError(f"a Ray worker was lost more often than its "
+                                  f"{MAX_RESTARTS} restarts allow: "
                                   f"{str(exc).strip().splitlines()[0]}",
                                   "check the nodes' memory and logs (ray status)") from None
 

@@ -89,7 +89,7 @@ def local_ray(ray_backend: object) -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
                  object_store_memory=ray_backend.LOCAL_OBJECT_STORE_BYTES)
     yield
     ray.shutdown()
@@ -122,6 +122,12 @@ def test_a_worker_killed_mid_generation_is_restarted_with_the_same_results(
     # The restarted actor ran the initializer again (offset 7 is in every result).
     with make_executor("inline", initializer=_jobs.init, initargs=(7,)) as inline:
         assert [r[:2] for r in got] == [r[:2] for r in inline.map(_jobs.seeded_job, seeds)]
+
+
+def test_a_worker_that_keeps_dying_is_one_line(local_ray: None, ray_backend: object) -> None:
+    with make_executor("ray", 1) as pool, \
+            pytest.raises(ray_backend.RayClusterError, match="restarts allow"):
+        pool.map(_jobs.die, [1])
 
 
 def test_cma_es_on_ray_matches_local_processes(local_ray: None, tmp_path: Path) -> None:

@@ -121,7 +121,9 @@ def connect(address: str | None, num_cpus: int) -> bool:
         return False
     if address:
         _check_reachable(address)
-    kwargs: dict[str, Any] = dict(address=address, include_dashboard=False,
+    # "local" always starts a new instance: without it Ray joins the last cluster `ray
+    # start` made on this machine, and fails if that one has since been stopped.
+    kwargs: dict[str, Any] = dict(address=address or "local", include_dashboard=False,
                                   log_to_driver=False)
     if not address:
         kwargs.update(num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES)

@@ -53,6 +53,14 @@ def test_missing_ray_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         make_executor("ray", 2)
 
 
+def test_ray_address_without_ray_executor_is_one_line() -> None:
+    from dreamlab.config import WorldModelConfig
+
+    with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
+        WorldModelConfig(ray_address="auto")
+    assert WorldModelConfig(executor="ray", ray_address="auto").ray_address == "auto"
+
+
 @pytest.fixture(scope="module")
 def ray_backend() -> object:
     pytest.importorskip("ray")

@@ -89,6 +89,9 @@ class RunConfig:
                 and not Path(self.checkpoint_dir).is_dir():
             raise ConfigError(f"--checkpoint-dir {self.checkpoint_dir} is a file",
                               "pass a directory (it is created if missing)")
+        if self.ray_address and self.executor != "ray":  # else the cluster sits unused
+            raise ConfigError(f"--ray-address needs --executor ray, got --executor "
+                              f"{self.executor}", "add --executor ray")
         self.check()
 
     def check(self) -> None:

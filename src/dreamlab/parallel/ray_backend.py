@@ -124,7 +124,7 @@ def connect(address: str | None, num_cpus: int) -> bool:
     # "local" always starts a new instance: without it Ray joins the last cluster `ray
     # start` made on this machine, and fails if that one has since been stopped.
     kwargs: dict[str, Any] = dict(address=address or "local", include_dashboard=False,
-                                  log_to_driver=False)
+                                  log_to_driver=False, logging_level=logging.WARNING)
     if not address:
         kwargs.update(num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
     try:
@@ -167,6 +167,9 @@ class RayExecutor(Executor):
         except BaseException:
             self.close()
             raise
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        log.info("ray: %d workers on %s (%d CPUs, %d nodes)", self.workers,
+                 address or "a local Ray", cluster_cpus, nodes)
 
     def _check_versions(self, expected: str) -> None:
         try:

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 		|| $(BIN)/python -m pip install -q torch==$(TORCH_VERSION) --index-url https://download.pytorch.org/whl/cpu \
 		|| $(BIN)/python -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu; \
 	fi
-	$(BIN)/python -m pip install -q -e '.[atari,box2d,dmc,rocket,dev]'
+	$(BIN)/python -m pip install -q -e '.[atari,box2d,dmc,rocket,ray,dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)

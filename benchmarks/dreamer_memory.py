@@ -74,7 +74,8 @@ def main() -> None:
         "total_env_steps": int(steps[-1]), "train_ratio": args.train_ratio,
         "rss_slope_mb_per_10k_after_full": round(slope, 3),
         "rss_slope_of_10k_window_medians_mb_per_10k": round(robust, 3),
-        "command_run": " ".join(cmd[1:]) if not args.summarize else "(summarized)",
+        "command_run": " ".join(cmd[1:]).replace(f"{REPO}/", "")
+        if not args.summarize else "(summarized)",
         "rss_mb_at_capacity": float(rss[np.searchsorted(steps, CAPACITY)]),
         "rss_mb_last": float(rss[-1]), "rss_mb_peak": float(rss.max()),
         "rss_mb_min_after_full": float(rss[full].min()),

@@ -28,11 +28,14 @@ def _now() -> str:
 
 def library_versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in ("dreamlab", "torch", "numpy", "gymnasium", "cma", "ale_py"):
+    # Read from the installed metadata, not by importing: importing cma pulls in scipy
+    # (~1.7 s a run, measured by the PPO work), and a version needs no import.
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("dreamlab", "torch", "numpy", "gymnasium", "cma", "ale-py"):
         try:
-            module = __import__(name)
-            out[name] = str(getattr(module, "__version__", "?"))
-        except Exception:  # noqa: BLE001 - optional libraries
+            out[name.replace("-", "_")] = version(name)
+        except PackageNotFoundError:  # optional libraries
             continue
     return out
 

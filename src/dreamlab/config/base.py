@@ -105,10 +105,6 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    @classmethod
-    def help_of(cls, name: str) -> str:
-        return next(f.metadata.get("help", "") for f in fields(cls) if f.name == name)
-
 
 def check_field(f: dataclasses.Field, value: Any) -> None:
     meta = f.metadata

@@ -93,6 +93,9 @@ class PPOConfig(RunConfig):
                              choices=("auto", "native", "sync", "async"))
     num_steps: int = opt(128, "steps per env per rollout (rollout = num_envs * num_steps)",
                          low=1)
+    env_workers: int = opt(0, "with --executor ray: Ray actors the envs are split over, "
+                           "each stepping its slice as a sync vector env (0: the cluster's "
+                           "CPUs, at most --num-envs)", low=0)
 
     # --- the PPO update (paper section 5, Algorithm 1) ---------------------------------
     batch_size: int = opt(256, "samples per gradient step; must divide the rollout", low=1)

@@ -138,6 +138,21 @@ def connect(address: str | None, num_cpus: int) -> bool:
     return True
 
 
+def check_versions(actors: Sequence[Any], expected: str) -> None:
+    """Wait for `actors` to start (each has an `identity()` returning its dreamlab and
+    node); a slow start or another dreamlab on a node is one line."""
+    try:
+        identities = ray.get([a.identity.remote() for a in actors], timeout=START_TIMEOUT_S)
+    except GetTimeoutError:
+        raise RayClusterError(f"Ray workers did not start within {START_TIMEOUT_S} s",
+                              "other jobs may hold the cluster's CPUs (ray status)") from None
+    for found, node in identities:
+        if found != expected:
+            raise RayClusterError(
+                f"the Ray worker on {node} runs dreamlab {found}, the driver {expected}",
+                "install the same dreamlab checkout on every node")
+
+
 class RayExecutor(Executor):
     """`workers` Ray actors, each running the initializer once and then jobs."""
 
@@ -163,27 +178,13 @@ class RayExecutor(Executor):
         self._actors: list[Any] = [actor_cls.remote(expected, self._shared)
                                    for _ in range(self.workers)]
         try:
-            self._check_versions(expected)
+            check_versions(self._actors, expected)
         except BaseException:
             self.close()
             raise
         nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
         log.info("ray: %d workers on %s (%d CPUs, %d nodes)", self.workers,
                  address or "a local Ray", cluster_cpus, nodes)
-
-    def _check_versions(self, expected: str) -> None:
-        try:
-            identities = ray.get([a.identity.remote() for a in self._actors],
-                                 timeout=START_TIMEOUT_S)
-        except GetTimeoutError:
-            raise RayClusterError(f"Ray workers did not start within {START_TIMEOUT_S} s",
-                                  "other jobs may hold the cluster's CPUs (ray status)"
-                                  ) from None
-        for found, node in identities:
-            if found != expected:
-                raise RayClusterError(
-                    f"the Ray worker on {node} runs dreamlab {found}, the driver {expected}",
-                    "install the same dreamlab checkout on every node")
 
     def _completed(self, fn: Callable[[J], R], jobs: Sequence[J],
                    window: int | None = None) -> Iterator[tuple[int, R]]:

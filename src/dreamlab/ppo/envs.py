@@ -16,6 +16,8 @@ means for the rollout.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import multiprocessing
 import os
 from typing import Any
@@ -120,6 +122,43 @@ def make_ppo_envs(cfg: PPOConfig, num_envs: int, seed: int | None = None
     if seed is not None:
         envs.action_space.seed(seed)
     return envs
+
+
+def make_training_envs(cfg: PPOConfig, seed: int | None = None) -> gym.vector.VectorEnv:
+    """The trainer's cfg.num_envs envs: local (make_ppo_envs), or with --executor ray in
+    Ray actors behind the same VectorEnv surface (issue 14; ray imported only then)."""
+    if cfg.executor != "ray":
+        return make_ppo_envs(cfg, cfg.num_envs, seed=seed)
+    from dreamlab.parallel.ray_vector import RayVectorEnv
+
+    make_slice = functools.partial(make_env_slice, cfg, actor_vector_kind(cfg), seed)
+    envs = RayVectorEnv(make_slice, cfg.num_envs, cfg.env_workers, cfg.ray_address)
+    if seed is not None:
+        envs.action_space.seed(seed)
+    return envs
+
+
+def actor_vector_kind(cfg: PPOConfig) -> str:
+    """The vector env inside each Ray actor. auto means sync there: the actor is already
+    the process, and a native env draws all its envs from one RNG, so its slices could
+    not replay a local run's streams; an explicit native or async is honoured."""
+    return "sync" if cfg.vectorization == "auto" else cfg.vectorization
+
+
+def make_env_slice(cfg: PPOConfig, kind: str, seed: int | None, first: int,
+                   count: int) -> gym.vector.VectorEnv:
+    """Envs first..first+count-1 of a run, on a Ray actor: seeded seed + first + i, so
+    together the slices are the envs a local vector env of all of them would be."""
+    local = dataclasses.replace(cfg, vectorization=kind, executor="local", ray_address=None)
+    return make_ppo_envs(local, count, seed=None if seed is None else seed + first)
+
+
+def describe_envs(cfg: PPOConfig, envs: gym.vector.VectorEnv) -> str:
+    """The vector env for the start-of-run log line."""
+    actors = getattr(envs, "actors", None)
+    if actors is not None:
+        return f"{actors} Ray actors x {actor_vector_kind(cfg)} vector env"
+    return f"{vector_kind(cfg, cfg.env)} vector env"
 
 
 def action_layout(space: gym.Space) -> ActionLayout:

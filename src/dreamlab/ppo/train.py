@@ -22,7 +22,13 @@ from dreamlab.config.ppo import COMPATIBLE_FIELDS, PPOConfig
 from dreamlab.errors import IncompatibleRunError
 from dreamlab.models.ppo_policy import ActorCritic
 from dreamlab.ppo.core import ppo_update
-from dreamlab.ppo.envs import action_layout, make_ppo_envs, policy_kind, vector_kind
+from dreamlab.ppo.envs import (
+    action_layout,
+    describe_envs,
+    make_ppo_envs,
+    make_training_envs,
+    policy_kind,
+)
 from dreamlab.ppo.evaluate import evaluate_policy
 from dreamlab.ppo.normalize import ObsNormalizer, RewardScaler
 from dreamlab.ppo.plots import plot_run
@@ -135,6 +141,9 @@ def train(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
     if is_rocket_id(cfg.env):  # Rocket League trains by self-play (issue 13)
         from dreamlab.ppo.selfplay.train import train_selfplay
 
+        if cfg.executor == "ray":  # issue 14 leaves Rocket League local (docs/ray.md)
+            log.warning("--executor ray: Rocket League self-play steps its envs in local "
+                        "worker processes (RocketVecEnv), not on Ray; training locally")
         return train_selfplay(cfg, stop)
     if cfg.debug:
         cfg = cfg.for_debug()
@@ -194,7 +203,7 @@ class _Run:
     def _setup(self) -> Collector:
         cfg = self.cfg
         seed_everything(cfg.seed)
-        self.envs = make_ppo_envs(cfg, cfg.num_envs, seed=cfg.seed)
+        self.envs = make_training_envs(cfg, seed=cfg.seed)
         obs_shape = self.envs.single_observation_space.shape
         kind = policy_kind(cfg, obs_shape)
         self.device = setup_device(cfg.device, cfg.amp, cfg.tf32, ppo_num_threads(cfg, kind))
@@ -213,9 +222,9 @@ class _Run:
         collector = Collector(self.envs, self.agent.obs_norm, self.agent.reward_scaler,
                               cfg.reward_sign, self.device.device, self.device.autocast)
         collector.reset(reset_seed)
-        log.info("device: %s; envs: %d x %s (%s vector env); policy: %s, %d parameters",
+        log.info("device: %s; envs: %d x %s (%s); policy: %s, %d parameters",
                  self.device.describe(), cfg.num_envs, cfg.env,
-                 vector_kind(cfg, cfg.env), kind,
+                 describe_envs(cfg, self.envs), kind,
                  sum(p.numel() for p in self.agent.policy.parameters()))
         return collector
 

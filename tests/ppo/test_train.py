@@ -109,3 +109,18 @@ def test_a_finished_run_is_not_trained_again(tmp_path: Path, tiny: dict) -> None
     after = _latest(tmp_path / "run")
     assert after["counters"] == before["counters"]
     assert result.evaluation is not None and result.evaluation.episodes == 1
+
+
+def test_rocket_with_executor_ray_trains_locally_and_says_so(monkeypatch, caplog) -> None:
+    """Issue 14 leaves Rocket League's env workers local: one warning line, not Ray."""
+    import logging
+
+    from dreamlab.ppo.selfplay import train as selfplay
+
+    monkeypatch.setattr(selfplay, "train_selfplay", lambda cfg, stop: "trained locally")
+    logger = logging.getLogger("dreamlab")
+    monkeypatch.setattr(logger, "propagate", True)  # the CLI may have turned it off
+    with caplog.at_level(logging.WARNING, logger="dreamlab"):
+        assert train(PPOConfig(env="rocket", executor="ray")) == "trained locally"
+    lines = [r.getMessage() for r in caplog.records if "--executor ray" in r.getMessage()]
+    assert len(lines) == 1 and "Rocket League" in lines[0] and "\n" not in lines[0]

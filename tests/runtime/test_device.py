@@ -48,3 +48,20 @@ def test_other_errors_are_not_swallowed() -> None:
 
     with pytest.raises(RuntimeError, match="shape mismatch"):
         run_with_oom_fallback(step, 8, setup_device("cpu"))
+
+
+def test_blas_threads_holds_numpy_blas_inside_the_block_only() -> None:
+    pytest.importorskip("threadpoolctl")
+    from threadpoolctl import threadpool_info
+
+    from dreamlab.runtime.device import blas_threads
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas()
+    if not before:
+        pytest.skip("numpy has no BLAS that threadpoolctl sees")
+    with blas_threads(1):
+        assert blas() == [1] * len(before)
+    assert blas() == before

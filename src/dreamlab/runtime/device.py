@@ -119,3 +119,18 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def blas_threads(n: int) -> contextlib.AbstractContextManager:
+    """numpy's BLAS (OpenBLAS in the numpy wheels) held to n threads inside the block.
+
+    OpenBLAS splits a matmul over every CPU once it passes a size threshold, and a
+    16-row batch through a 256-unit layer passes it. On the 2-core machines, with the
+    env or another job on the other core, the split makes such small forward passes
+    several times slower, and the helper thread's spinning slows the env steps beside it
+    (self-play 2v2: benchmarks/rocket_selfplay_profile.py). torch's own threads are
+    torch_threads' business, not this one's.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="blas")

@@ -6,7 +6,8 @@ and what is kept beside the network:
 
     RocketVecEnv (team size from the curriculum at every reset)
       -> SelfPlayCollector: learner vs pool snapshots, one forward per policy per step
-      -> GAE over (T, envs x max_team_size) learner columns -> ppo_update
+      -> GAE over (T, envs x max_team_size) learner columns, padding rows dropped
+         (rollout_batch.py) -> ppo_update
       -> every snapshot_every steps a snapshot joins the pool (rated as the learner)
       -> every checkpoint_every steps a checkpoint: network, optimiser, counters, pool,
          ratings (so a resume after kill -9 keeps them), and the ratings plot.
@@ -33,21 +34,22 @@ from dreamlab.envs.rocket.vector import RocketVecEnv
 from dreamlab.errors import IncompatibleRunError
 from dreamlab.models.ppo_policy import ActionLayout, ActorCritic
 from dreamlab.parallel.executor import START_METHOD, cpu_count
-from dreamlab.ppo.core import Batch, compute_gae, ppo_update
+from dreamlab.ppo.core import ppo_update
 from dreamlab.ppo.normalize import ObsNormalizer
-from dreamlab.ppo.selfplay.collector import SelfPlayCollector, SelfPlayRollout
+from dreamlab.ppo.selfplay.collector import SelfPlayCollector
 from dreamlab.ppo.selfplay.config import SelfPlayConfig
 from dreamlab.ppo.selfplay.numpy_policy import NumpyPolicy, supports
 from dreamlab.ppo.selfplay.plots import plot_ratings, plot_training
 from dreamlab.ppo.selfplay.pool import OpponentPool, Snapshot
 from dreamlab.ppo.selfplay.preset import is_rocket_env
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
+from dreamlab.ppo.selfplay.rollout_batch import minibatch_size, rollout_to_batch
 from dreamlab.ppo.selfplay.schedule import CurriculumTeamSizes, TeamSizeSchedule
 from dreamlab.ppo.train import PPOAgent, check_compatible, ppo_num_threads
 from dreamlab.ppo.webhook import Webhook, resolve_webhook_url
 from dreamlab.runtime.atomic import atomic_write_bytes, atomic_write_json, safe_torch_load
 from dreamlab.runtime.checkpoint import StepCheckpointer, restore_rng_state
-from dreamlab.runtime.device import setup_device
+from dreamlab.runtime.device import blas_threads, setup_device
 from dreamlab.runtime.logger import RunLogger
 from dreamlab.runtime.manifest import Manifest
 from dreamlab.runtime.results import EvalResult
@@ -239,24 +241,6 @@ class SelfPlayRun:
             return self.agent.policy.value(
                 torch.from_numpy(obs).to(self.device.device)).cpu().numpy()
 
-    def _batch(self, r: SelfPlayRollout) -> Batch:
-        scaler = self.agent.reward_scaler
-        rewards = np.stack([scaler(r.rewards[t], r.dones[t] > 0, r.valid[t] > 0)
-                            for t in range(len(r.rewards))]) + r.bootstrap
-        dev = self.device.device
-
-        def tensor(x: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor(x, device=dev)
-        adv, returns = compute_gae(tensor(rewards.astype(np.float32)), tensor(r.values),
-                                   tensor(r.terminated), tensor(r.dones),
-                                   tensor(r.last_value), self.cfg.gamma, self.cfg.gae_lambda)
-        n = r.valid.size
-        return Batch(obs=tensor(r.obs).reshape(n, -1),
-                     actions=tensor(r.actions).reshape(n, *r.actions.shape[2:]),
-                     logprobs=tensor(r.logprobs).reshape(n), values=tensor(r.values).reshape(n),
-                     advantages=adv.reshape(n), returns=returns.reshape(n),
-                     valid=tensor(r.valid).reshape(n))
-
     def loop(self) -> float:
         cfg, agent, c = self.cfg, self.agent, self.agent.counters
         start = time.monotonic()
@@ -275,13 +259,17 @@ class SelfPlayRun:
                 group["lr"] = cfg.learning_rate * (frac if cfg.anneal_lr else 1.0)
             clip = cfg.clip_coef * (frac if cfg.anneal_clip else 1.0)
             t0 = time.monotonic()
-            rollout = self.collector.collect(self._learner, self._value, cfg.num_steps,
-                                             transform if cfg.norm_obs else None)
+            with blas_threads(1):  # 8-16-row forward passes: a second BLAS thread only hurts
+                rollout = self.collector.collect(self._learner, self._value, cfg.num_steps,
+                                                 transform if cfg.norm_obs else None)
             collect_s += time.monotonic() - t0
             c.global_step = int(self.counter.value)
+            batch = rollout_to_batch(rollout, agent.reward_scaler, cfg.gamma, cfg.gae_lambda,
+                                     self.device.device)
             stats = ppo_update(
-                agent.policy, agent.optimizer, self._batch(rollout), cfg.num_epochs,
-                cfg.batch_size, clip, clip_vloss=cfg.clip_vloss, norm_adv=cfg.norm_adv,
+                agent.policy, agent.optimizer, batch, cfg.num_epochs,
+                minibatch_size(rollout.valid.size, len(batch.valid), cfg.batch_size), clip,
+                clip_vloss=cfg.clip_vloss, norm_adv=cfg.norm_adv,
                 ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef, max_grad_norm=cfg.max_grad_norm,
                 target_kl=cfg.target_kl, generator=agent.generator,
                 autocast=self.device.autocast, scaler=scaler)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from dreamlab.config import MODES, coerce, field_types, parse_bool_flag
+from dreamlab.config.base import EXECUTORS
 from dreamlab.errors import ConfigError, DreamlabError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -57,6 +58,15 @@ def register(subparsers: Any) -> dict[str, Handler]:
     _bool_flag(cur, "--visualize", "show evaluation rollouts in a window (needs a display)")
     _bool_flag(cur, "--record-video", "save evaluation rollouts as mp4 in each run dir")
     cur.add_argument("--seed", type=int, default=None, help="[default 42]")
+    cur.add_argument("--parallel-envs", type=int, default=1, metavar="N",
+                     help="train up to N envs of the curriculum at once, through --executor "
+                          "[default 1: one after another]")
+    cur.add_argument("--executor", choices=EXECUTORS, default="local",
+                     help="where --parallel-envs runs the envs: local processes, inline "
+                          "(this process) or ray [default local]; each env's own parallel "
+                          "work follows its config (--set executor=...)")
+    cur.add_argument("--ray-address", default=None, metavar="auto|HOST:PORT",
+                     help="with --executor ray: the cluster [default: a local Ray]")
     cur.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="a config value for every env, e.g. --set num_random_rollouts=50 "
                           "(repeatable)")
@@ -109,9 +119,15 @@ def cmd_curriculum(args: argparse.Namespace) -> int:
         mode=args.mode, patience=args.patience, max_generations=args.max_generations,
         eval_every=args.eval_every, episodes_per_eval=args.episodes_per_eval,
         visualize=args.visualize, record_video=args.record_video, overrides=overrides)
+    if args.ray_address and args.executor != "ray":
+        raise ConfigError(f"--ray-address needs --executor ray, got --executor {args.executor}",
+                          "add --executor ray")
+    if args.parallel_envs < 1:
+        raise ConfigError(f"--parallel-envs must be >= 1, got {args.parallel_envs}")
     out_dir = Path(args.checkpoint_dir or Path("runs") / f"curriculum_{spec.name}")
     _print_plan(spec, out_dir, options)
-    result = run_curriculum(spec, out_dir, options)
+    result = run_curriculum(spec, out_dir, options, parallel_envs=args.parallel_envs,
+                            executor=args.executor, ray_address=args.ray_address)
     _print_rows(result.rows, f"curriculum {spec.name}: results")
     _print_files(out_dir)
     return 1 if result.count("failed") else 0

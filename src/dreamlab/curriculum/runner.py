@@ -202,9 +202,18 @@ class CurriculumState:
 
 
 def run_curriculum(spec: CurriculumSpec, out_dir: str | Path,
-                   options: CurriculumOptions | None = None) -> CurriculumResult:
-    """Run (or resume) every env of `spec`; write the results after each env."""
+                   options: CurriculumOptions | None = None, parallel_envs: int = 1,
+                   executor: str = "local", ray_address: str | None = None
+                   ) -> CurriculumResult:
+    """Run (or resume) every env of `spec`; write the results after each env.
+
+    With `parallel_envs` > 1, up to that many entries train at once through the executor
+    (`executor`: local processes, inline, or ray); see curriculum/parallel.py. The run
+    dirs, state and results are the ones the sequential loop writes.
+    """
     options = options or CurriculumOptions()
+    if parallel_envs < 1:
+        raise ConfigError(f"--parallel-envs must be >= 1, got {parallel_envs}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = CurriculumState.load_or_create(out_dir, spec, options.mode)
@@ -214,23 +223,55 @@ def run_curriculum(spec: CurriculumSpec, out_dir: str | Path,
     t0 = time.monotonic()
     n = len(spec.entries)
     result = CurriculumResult(out_dir=out_dir, rows=[], wall_time_s=0.0)
-    for i, entry in enumerate(spec.entries, start=1):
-        ran = _run_entry(entry, f"[{i}/{n}] {entry.env_id}", out_dir, options, state)
-        # After every env, so a curriculum cut off later still has its tables and plots;
-        # only the env that just ran (or failed) is redrawn.
-        result = _write_results(spec, out_dir, state, options, time.monotonic() - t0,
-                                plot_envs=[entry.env_id] if ran else [])
+    if parallel_envs > 1:
+        from dreamlab.curriculum.parallel import run_entries_in_parallel
+
+        result = run_entries_in_parallel(spec, out_dir, options, state, parallel_envs,
+                                         executor, ray_address)
+    else:
+        for i, entry in enumerate(spec.entries, start=1):
+            label = f"[{i}/{n}] {entry.env_id}"
+            ran = entry_is_due(entry, label, out_dir, state)
+            if ran:
+                state.mark(entry.env_id, "running")
+                outcome = train_entry(EntryJob(entry, label, out_dir, options))
+                record_outcome(outcome, entry, label, out_dir, options, state)
+            # After every env, so a curriculum cut off later still has its tables and
+            # plots; only the env that just ran (or failed) is redrawn.
+            result = write_results(spec, out_dir, state, options, time.monotonic() - t0,
+                                   plot_envs=[entry.env_id] if ran else [])
+    result.wall_time_s = time.monotonic() - t0
     log.info("curriculum %s: %d done, %d skipped, %d failed; results in %s", spec.name,
              result.count("done"), result.count("skipped"), result.count("failed"),
              out_dir / RESULTS_NAME)
     return result
 
 
-def _run_entry(entry: EnvEntry, label: str, out_dir: Path, options: CurriculumOptions,
-               state: CurriculumState) -> bool:
-    """Run one env (or skip it); True when its run dir changed."""
+@dataclass
+class EntryJob:
+    """One entry to train: all a worker needs, picklable (no state, no open files)."""
+
+    entry: EnvEntry
+    label: str
+    out_dir: Path
+    options: CurriculumOptions
+
+
+@dataclass
+class EntryOutcome:
+    """What training one entry returned to the driver, the one writer of the state."""
+
+    env_id: str
+    failed: str | None = None  # the reason, as the state records it
+    wall_time_s: float = 0.0
+    detail: str | None = None  # a traceback for the driver's log (parallel runs)
+
+
+def entry_is_due(entry: EnvEntry, label: str, out_dir: Path,
+                 state: CurriculumState) -> bool:
+    """Whether `entry` still has to train; a finished one is skipped, and one whose env is
+    not installed is marked skipped with one line naming the extra (issue 2)."""
     from dreamlab.envs import check_available
-    from dreamlab.worldmodels import pipeline as wm_pipeline
 
     run_dir = out_dir / entry.run_dir_name
     if state.env(entry.env_id)["status"] == "done":
@@ -241,14 +282,22 @@ def _run_entry(entry: EnvEntry, label: str, out_dir: Path, options: CurriculumOp
     try:
         check_available(entry.env_id)
     except EnvError as exc:
-        # One line naming the extra to install (issue 2); the rest of the curriculum runs.
         log.warning("%s: skipped, %s -> %s", label, exc.message, exc.hint)
         state.mark(entry.env_id, "skipped", reason=f"{exc.message} ({exc.hint})")
         return False
+    return True
+
+
+def train_entry(job: EntryJob) -> EntryOutcome:
+    """Train one entry in its run dir. An error a user can cause becomes a failed outcome
+    (the rest of the curriculum still runs); a bug stays an exception."""
+    from dreamlab.worldmodels import pipeline as wm_pipeline
+
+    entry, label = job.entry, job.label
+    run_dir = job.out_dir / entry.run_dir_name
+    t0 = time.monotonic()
     try:
-        cfg, stop = build_env_config(entry, options, run_dir)
-        state.mark(entry.env_id, "running")
-        t0 = time.monotonic()
+        cfg, stop = build_env_config(entry, job.options, run_dir)
         if entry.algo == "worldmodels":
             log.info("%s: target %g, %d generations at most, patience %d, run dir %s",
                      label, entry.target, cfg.cma_generations, stop.patience, run_dir)
@@ -260,19 +309,27 @@ def _run_entry(entry: EnvEntry, label: str, out_dir: Path, options: CurriculumOp
                      entry.algo, entry.target, stop.patience, run_dir)
             get_algorithm(entry.algo).train_fn()(cfg, stop)
     except DreamlabError as exc:
-        reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        log.error("%s: failed: %s; going on with the next env", label, reason)
-        state.mark(entry.env_id, "failed", reason=reason)
-        return True
+        return EntryOutcome(entry.env_id, failed=exc.message + (f" ({exc.hint})"
+                                                                if exc.hint else ""))
+    return EntryOutcome(entry.env_id, wall_time_s=round(time.monotonic() - t0, 1))
+
+
+def record_outcome(outcome: EntryOutcome, entry: EnvEntry, label: str, out_dir: Path,
+                   options: CurriculumOptions, state: CurriculumState) -> None:
+    """Mark the entry done or failed in the state, and say so in one line."""
+    if outcome.failed is not None:
+        log.error("%s: failed: %s; going on with the next env", label, outcome.failed)
+        state.mark(entry.env_id, "failed", reason=outcome.failed)
+        return
+    run_dir = out_dir / entry.run_dir_name
     row = collect_run(run_dir, target=entry.target)
-    state.mark(entry.env_id, "done", wall_time_s=round(time.monotonic() - t0, 1))
+    state.mark(entry.env_id, "done", wall_time_s=outcome.wall_time_s)
     log.info("%s: final eval %s (target %g)%s", label, _score(row), entry.target,
              ", target reached" if row["reached_target"] else "")
     if options.visualize and display_available():
         from dreamlab.report.video import show_videos
 
         show_videos(run_dir / "videos", title=entry.env_id)
-    return True
 
 
 def _score(row: dict[str, Any]) -> str:
@@ -281,7 +338,7 @@ def _score(row: dict[str, Any]) -> str:
     return f"{row['final_mean']:.1f} +- {row.get('final_std') or 0.0:.1f}"
 
 
-def _write_results(spec: CurriculumSpec, out_dir: Path, state: CurriculumState,
+def write_results(spec: CurriculumSpec, out_dir: Path, state: CurriculumState,
                    options: CurriculumOptions, wall_time_s: float,
                    plot_envs: list[str] | None = None) -> CurriculumResult:
     """curriculum_results.json plus the report artifacts, from the run dirs so far
@@ -338,4 +395,4 @@ def refresh_curriculum_results(out_dir: str | Path) -> list[dict[str, Any]]:
                                            if k in known}, overrides=saved.get("overrides", {}))
         except (OSError, ValueError, TypeError):
             pass
-    return _write_results(spec, out_dir, state, options, 0.0).rows
+    return write_results(spec, out_dir, state, options, 0.0).rows

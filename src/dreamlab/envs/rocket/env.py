@@ -24,11 +24,11 @@ from rlgym.rocket_league.done_conditions import (
     TimeoutCondition,
 )
 from rlgym.rocket_league.obs_builders import DefaultObs
-from rlgym.rocket_league.sim import RocketSimEngine
 from rlgym.rocket_league.state_mutators import MutatorSequence
 
 from dreamlab.envs.rocket.actions import make_action_parser, num_discrete_actions
 from dreamlab.envs.rocket.config import RocketEnvConfig, TeamSize, parse_team_size
+from dreamlab.envs.rocket.engine import HeldActionEngine
 from dreamlab.envs.rocket.fast_obs import FastDefaultObs, obs_size
 from dreamlab.envs.rocket.mutators import SeededKickoffMutator, TeamSizeMutator, TeamSizeSource
 from dreamlab.envs.rocket.reward_weights import RewardWeights
@@ -62,7 +62,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
             obs_builder=obs_builder,
             action_parser=make_action_parser(cfg.action, cfg.tick_skip),
             reward_fn=build_reward(self.reward_weights),
-            transition_engine=RocketSimEngine(),
+            transition_engine=HeldActionEngine(),  # RocketSimEngine, fewer calls
             termination_cond=GoalCondition(),
             truncation_cond=AnyCondition(NoTouchTimeoutCondition(cfg.no_touch_timeout_s),
                                          TimeoutCondition(cfg.game_timeout_s)),

@@ -5,6 +5,7 @@ in local processes (and on a local Ray) check that workers really train them."""
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -153,7 +154,8 @@ def test_a_worker_that_cannot_see_the_curriculum_dir_says_so(tmp_path) -> None:
 
     job = EntryJob(SMALL.entries[0], "[1/3] CartPole-v1", tmp_path / "elsewhere",
                    CurriculumOptions())
-    outcome = parallel.train_entry_isolated(parallel.RemoteEntryJob(job, str(tmp_path)))
+    remote = parallel.RemoteEntryJob(job, str(tmp_path), os.getpid())
+    outcome = parallel.train_entry_isolated(remote)
     assert outcome.failed is not None and "not visible on this worker's node" in outcome.failed
     assert not (tmp_path / "elsewhere").exists()
 

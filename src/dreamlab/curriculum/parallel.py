@@ -54,11 +54,28 @@ class RemoteEntryJob:
 
     job: EntryJob
     cwd: str
+    driver_pid: int
+
+
+def _tag_worker_logs(env_id: str, driver_pid: int) -> None:
+    """In a worker process of our own, the entry's log lines go to its stderr tagged with
+    the env (a spawned process starts with no handler, and N entries interleave); in the
+    driver's process (inline) the CLI's logging is left alone."""
+    logger = logging.getLogger("dreamlab")
+    if os.getpid() == driver_pid or logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(f"%(asctime)s [{env_id}] %(message)s",
+                                           datefmt="%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def train_entry_isolated(remote: RemoteEntryJob) -> EntryOutcome:
     """train_entry in a worker, where a bug in one entry must not end the others."""
     job = remote.job
+    _tag_worker_logs(job.entry.env_id, remote.driver_pid)
     try:
         if Path.cwd() != Path(remote.cwd):
             os.chdir(remote.cwd)  # a worker process of ours; nothing else runs in it
@@ -94,8 +111,8 @@ def run_entries_in_parallel(spec: CurriculumSpec, out_dir: Path, options: Curric
     for entry in due:
         state.mark(entry.env_id, "running")
     by_env = {e.env_id: e for e in due}
-    jobs = [RemoteEntryJob(EntryJob(e, labels[e.env_id], out_dir, options), os.getcwd())
-            for e in due]
+    jobs = [RemoteEntryJob(EntryJob(e, labels[e.env_id], out_dir, options), os.getcwd(),
+                           os.getpid()) for e in due]
     workers = min(parallel_envs, len(due))
     log.info("curriculum %s: %d envs to train, %d at a time (%s executor)", spec.name,
              len(due), workers, executor)

@@ -4,9 +4,11 @@ as one line. One local Ray of 2 CPUs serves the whole module (Ray's start costs 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -98,11 +100,21 @@ def test_ppo_on_ray_matches_ppo_with_a_local_sync_vector_env(local_ray: None,
 
 
 def test_a_lost_env_actor_is_one_line(local_ray: None) -> None:
-    cfg = PPOConfig(**{**TINY, "executor": "ray", "env_workers": 2})
-    envs = make_training_envs(cfg, seed=0)
+    """The actor holding envs 3-4 dies in the middle of a step (its process exits), as an
+    OOM kill would end it."""
+
+    def make_slice(first: int, count: int) -> gym.vector.VectorEnv:
+        def make() -> gym.Env:
+            env = gym.make("CartPole-v1")
+            if first >= 3:
+                env = gym.wrappers.TransformReward(env, lambda r: os._exit(1))
+            return env
+
+        return gym.vector.SyncVectorEnv([make] * count)
+
+    envs = RayVectorEnv(make_slice, num_envs=5, actors=2)
     try:
         envs.reset(seed=0)
-        ray.kill(envs._actors[1], no_restart=True)
         with pytest.raises(ray_backend.RayClusterError,
                            match="env worker was lost") as info:
             envs.step(np.zeros(5, np.int64))

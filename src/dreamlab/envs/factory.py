@@ -13,7 +13,7 @@ import multiprocessing
 
 import gymnasium as gym
 
-from dreamlab.envs.cartpole import CartPoleFollowCrop
+from dreamlab.envs.cartpole import CartPoleFollowCrop, CartPoleRaster
 from dreamlab.envs.registry import check_available, native_pixels, resolve_env_id
 from dreamlab.envs.spec import ActionSpec, EnvInfo, state_range
 from dreamlab.envs.wrappers import (
@@ -28,6 +28,7 @@ from dreamlab.errors import ConfigError, EnvError
 from dreamlab.runtime.cpus import cpu_count
 
 OBS_MODES = ("auto", "pixels", "state")
+CARTPOLE_IDS = ("CartPole-v0", "CartPole-v1")
 VECTOR_MODES = ("auto", "sync", "async")
 
 
@@ -43,7 +44,7 @@ def frame_transform_for(env_id: str, img_size: int) -> FrameTransform:
       paper: the bar shows speed, ABS and steering, which the car's state needs.
     * Anything else: the full frame.
     """
-    if env_id in ("CartPole-v0", "CartPole-v1"):
+    if env_id in CARTPOLE_IDS:
         return CartPoleFollowCrop(img_size)
     if env_id == "ALE/Pong-v5":
         return CropResize(img_size, rows=(34, 194))
@@ -116,7 +117,13 @@ def make_env(
     if max_episode_steps > 0:
         env = gym.wrappers.TimeLimit(env, max_episode_steps)
     if mode == "pixels":
-        env = PixelObservation(env, frame_transform_for(resolved, img_size), img_size, from_render)
+        if resolved in CARTPOLE_IDS:
+            # The same picture drawn from the state (cartpole.py), several times faster
+            # than pygame's render plus the crop; render() still gives videos their frame.
+            env = PixelObservation(env, CartPoleRaster(img_size), img_size, from_render=False)
+        else:
+            env = PixelObservation(env, frame_transform_for(resolved, img_size), img_size,
+                                   from_render)
         if grayscale:
             env = gym.wrappers.GrayscaleObservation(env, keep_dim=False)
     elif grayscale:

@@ -39,6 +39,7 @@ from dreamlab.runtime.checkpoint import (
 )
 from dreamlab.runtime.device import run_with_oom_fallback, setup_device
 from dreamlab.runtime.logger import RunLogger
+from dreamlab.runtime.malloc import fix_malloc_thresholds
 from dreamlab.runtime.manifest import Manifest
 from dreamlab.runtime.perf import PerfMonitor
 from dreamlab.runtime.rundir import RunLayout
@@ -315,5 +316,10 @@ def preflight(cfg: DreamerConfig) -> None:
 
 
 def train(cfg: DreamerConfig, stop: StopRule | None = None) -> TrainResult:
-    """The algorithm table's entry point (algorithms.py)."""
+    """The algorithm table's entry point (algorithms.py).
+
+    Fixes glibc's malloc thresholds first (runtime/malloc.py): with glibc's dynamic
+    threshold, RSS drifts ~2 MB per 10k steps once replay is full, without a leak.
+    """
+    fix_malloc_thresholds()
     return Trainer(cfg, stop).run()

@@ -111,16 +111,22 @@ def test_a_finished_run_is_not_trained_again(tmp_path: Path, tiny: dict) -> None
     assert result.evaluation is not None and result.evaluation.episodes == 1
 
 
-def test_rocket_with_executor_ray_trains_locally_and_says_so(monkeypatch, caplog) -> None:
+def test_rocket_with_executor_ray_trains_locally_and_says_so(monkeypatch) -> None:
     """Issue 14 leaves Rocket League's env workers local: one warning line, not Ray."""
     import logging
 
     from dreamlab.ppo.selfplay import train as selfplay
 
     monkeypatch.setattr(selfplay, "train_selfplay", lambda cfg, stop: "trained locally")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("dreamlab")
-    monkeypatch.setattr(logger, "propagate", True)  # the CLI may have turned it off
-    with caplog.at_level(logging.WARNING, logger="dreamlab"):
+    monkeypatch.setattr(logger, "propagate", False)  # only this handler sees the lines
+    logger.addHandler(handler)
+    try:
         assert train(PPOConfig(env="rocket", executor="ray")) == "trained locally"
-    lines = [r.getMessage() for r in caplog.records if "--executor ray" in r.getMessage()]
+    finally:
+        logger.removeHandler(handler)
+    lines = [r.getMessage() for r in records if "--executor ray" in r.getMessage()]
     assert len(lines) == 1 and "Rocket League" in lines[0] and "\n" not in lines[0]

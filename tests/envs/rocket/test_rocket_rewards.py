@@ -37,3 +37,56 @@ def test_sideways_ball_earns_little() -> None:
     reward.reset(["blue-0"], _state(0, [0, 0, 0]), {})
     out = reward.get_rewards(["blue-0"], _state(8, [3000.0, 0.0, 0.0]), {}, {}, {})
     assert abs(out["blue-0"]) < 1e-6
+
+
+@pytest.mark.parametrize(("team_size", "weights"), [
+    ("1v1", {}), ("1v2", {}), ("2v2", {}),
+    ("2v2", {"touch": 0.0, "team_spirit": 1.0, "opponent_weight": 0.0}),
+])
+def test_fused_reward_equals_the_library_composition(team_size, weights) -> None:
+    """FusedTeamReward gives build_reward's numbers exactly, in random games with goals,
+    touches and resets, with the default and with other weights."""
+    pytest.importorskip("RocketSim")
+    from dreamlab.envs.rocket import make_rocket_env
+    from dreamlab.envs.rocket.fused_reward import FusedTeamReward
+    from dreamlab.envs.rocket.reward_weights import RewardWeights
+    from dreamlab.envs.rocket.rewards import build_reward
+
+    env = make_rocket_env({"team_size": team_size, "no_touch_timeout_s": 4.0,
+                           "rewards": weights}, seed=1)
+    assert isinstance(env.rlgym.reward_fn, FusedTeamReward)
+    reference = build_reward(RewardWeights.from_dict(weights))
+    rng = np.random.default_rng(0)
+    touched = since_reset = 0
+    goal_state = None
+    try:
+        env.reset(seed=1)
+        reference.reset(env.agents, env.state_now, {})
+        for _ in range(300):
+            # Full throttle and boost at the ball after a kickoff, then random play.
+            acts = {a: 18 if since_reset < 45 else int(rng.integers(90)) for a in env.agents}
+            agents = list(env.agents)
+            _, got, *_ = env.step(acts)
+            since_reset += 1
+            state = env.state_now
+            want = reference.get_rewards(agents, state, {}, {}, {})
+            assert got.keys() == want.keys()
+            for agent in agents:
+                assert got[agent] == float(want[agent]), agent
+            touched += any(c.ball_touches for c in state.cars.values())
+            if not env.agents:
+                env.reset()
+                reference.reset(env.agents, env.state_now, {})
+                since_reset = 0
+        # A goal: the ball put in the orange net, then one step for both to score it.
+        state.ball.position = np.array([0.0, 5300.0, 300.0], np.float32)
+        state.goal_scored = True  # scoring_team reads the ball's side: blue scored
+        fused = FusedTeamReward(RewardWeights.from_dict(weights))
+        fused.reset(agents, state, {}), reference.reset(agents, state, {})
+        goal_state = (fused.get_rewards(agents, state, {}, {}, {}),
+                      reference.get_rewards(agents, state, {}, {}, {}))
+    finally:
+        env.close()
+    assert touched > 0
+    assert {a: float(v) for a, v in goal_state[1].items()} == goal_state[0]
+    assert any(v != 0.0 for v in goal_state[0].values())

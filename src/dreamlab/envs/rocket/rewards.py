@@ -32,7 +32,7 @@ from dreamlab.envs.rocket.reward_weights import RewardWeights
 
 # Aim at the back of the net rather than the goal line's centre: from a wide angle the
 # direction to the back of the net points into the mouth, not at a post.
-_OPPONENT_GOAL = {
+OPPONENT_GOAL = {
     BLUE_TEAM: np.asarray(ORANGE_GOAL_BACK, dtype=np.float64),
     1 - BLUE_TEAM: np.asarray(BLUE_GOAL_BACK, dtype=np.float64),
 }
@@ -62,7 +62,7 @@ class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
         self._prev_tick = state.tick_count
         per_team = {team: ball_speed_towards(state.ball.position, state.ball.linear_velocity,
                                              goal) * dt
-                    for team, goal in _OPPONENT_GOAL.items()}
+                    for team, goal in OPPONENT_GOAL.items()}
         return {agent: per_team[state.cars[agent].team_num] for agent in agents}
 
 

@@ -1,0 +1,81 @@
+"""The env's reward in one pass: build_reward's composition, the same numbers, less Python.
+
+build_reward stacks four RLGym / rlgym-tools reward objects in a CombinedReward inside a
+DistributeRewardsWrapper. Each layer builds its own dict per step, and the player->ball
+term calls np.linalg.norm per car; together that was about a fifth of an env step
+(benchmarks/rocket_selfplay_profile.py), more than the observation builder. Here one
+loop over the cars computes each term with the very expressions those classes use, in
+the order they add them (float additions do not commute bit for bit), then spreads the
+totals over teams as the wrapper does. tests/envs/rocket/test_rocket_rewards.py checks it
+against the composition, value for value, over random games in 1v1, 1v2 and 2v2.
+"""
+
+from __future__ import annotations
+
+from statistics import fmean
+from typing import Any
+
+import numpy as np
+from rlgym.api import AgentID, RewardFunction
+from rlgym.rocket_league.api import GameState
+from rlgym.rocket_league.common_values import CAR_MAX_SPEED, TICKS_PER_SECOND
+
+from dreamlab.envs.rocket.reward_weights import RewardWeights
+from dreamlab.envs.rocket.rewards import OPPONENT_GOAL, ball_speed_towards
+
+
+class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
+    """DistributeRewardsWrapper(CombinedReward(goal, touch, player->ball velocity,
+    ball->goal velocity)) with build_reward's weights, computed in one loop."""
+
+    def __init__(self, weights: RewardWeights) -> None:
+        self.w = weights
+        # The wrapper's coefficients, as build_reward passes them.
+        self.selflessness = weights.team_spirit
+        self.selfishness = 1 - weights.team_spirit
+        self.team_coef = 1.0 - weights.opponent_weight
+        self.opp_coef = weights.opponent_weight
+        self._prev_tick = 0
+
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self._prev_tick = initial_state.tick_count
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
+        w = self.w
+        dt = (state.tick_count - self._prev_tick) / TICKS_PER_SECOND
+        self._prev_tick = state.tick_count
+        ball = state.ball
+        towards_goal = {team: ball_speed_towards(ball.position, ball.linear_velocity, goal) * dt
+                        for team, goal in OPPONENT_GOAL.items()} \
+            if w.ball_to_goal_velocity != 0.0 else {}
+        base: dict[AgentID, float] = {}
+        blue: list[float] = []
+        orange: list[float] = []
+        for agent, car in state.cars.items():
+            total = 0.0  # CombinedReward's order: goal, touch, player->ball, ball->goal
+            if w.goal != 0.0:  # GoalReward
+                goal = (1 if state.scoring_team == car.team_num else -1) \
+                    if state.goal_scored else 0
+                total += goal * w.goal
+            if w.touch != 0.0:  # TouchReward
+                total += (1. if car.ball_touches > 0 else 0.) * w.touch
+            if w.player_to_ball_velocity != 0.0:  # VelocityPlayerToBallReward._get_reward
+                car_to_ball = ball.position - car.physics.position
+                car_to_ball = car_to_ball / np.sqrt(car_to_ball.dot(car_to_ball))  # linalg.norm
+                vel = np.dot(car_to_ball, car.physics.linear_velocity)
+                total += (vel / CAR_MAX_SPEED * dt) * w.player_to_ball_velocity
+            if w.ball_to_goal_velocity != 0.0:
+                total += towards_goal[car.team_num] * w.ball_to_goal_velocity
+            base[agent] = total
+            (blue if car.is_blue else orange).append(total)
+        agg_blue, agg_orange = fmean(blue), fmean(orange)
+        out = {}
+        for agent in agents:  # DistributeRewardsWrapper.get_rewards
+            team_agg, opp_agg = (agg_blue, agg_orange) if state.cars[agent].is_blue \
+                else (agg_orange, agg_blue)
+            spirit = self.selfishness * base[agent] + self.selflessness * team_agg
+            out[agent] = self.team_coef * spirit - self.opp_coef * opp_agg
+        return out

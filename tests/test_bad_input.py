@@ -154,6 +154,13 @@ def test_damaged_checkpoint_is_one_line(damage, fragment: str, run_copy: Path,
     assert fragment in _one_line_exit_2(argv, capsys)
 
 
+def test_opponent_on_a_run_that_is_not_rocket_league_is_one_line(
+        run_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = _one_line_exit_2(["eval", str(run_copy), "--opponent", "chaser"], capsys)
+    assert "--opponent applies only to Rocket League self-play runs" in line
+    assert "worldmodels run" in line
+
+
 def test_eval_alone_checks_v_and_m_too(run_copy: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     _truncate(run_copy / "mdnrnn.pt")

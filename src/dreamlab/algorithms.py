@@ -8,7 +8,9 @@ and its evaluate function. The contract every algorithm keeps:
   `cfg.run_dir()`, resuming what is there, honour `stop`, evaluate, and write
   `evaluation_results.json` in the common schema (runtime/results.py).
 * `evaluate_run(run_dir, episodes: int | None, save_videos: bool) -> EvalResult`:
-  evaluate a finished run again (`dreamlab eval RUN_DIR`).
+  evaluate a finished run again (`dreamlab eval RUN_DIR`). Options only some runs have
+  come as keywords, passed only when the user gives them: `opponent` (`--opponent`, PPO's
+  Rocket League self-play runs). A flag the function does not accept is one line.
 """
 
 from __future__ import annotations

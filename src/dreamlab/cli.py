@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import inspect
 import logging
 import sys
 from dataclasses import fields
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=int, default=None,
                     help="evaluation episodes [default: the run's eval_episodes]")
     ev.add_argument("--save-videos", action="store_true", help="write videos to RUN_DIR/videos")
+    ev.add_argument("--opponent", action="append", default=None,
+                    metavar="random|chaser|SNAPSHOT",
+                    help="Rocket League self-play runs only: who the learner plays: random, "
+                         "chaser (a scripted ball chaser), a snapshot id of the run's pool or "
+                         "a checkpoint file; comma-separated or repeated for several "
+                         "[default: random]")
     sub.add_parser("envs", help="list environments and which extra installs the rest")
     sub.add_parser("doctor", help="show device, CUDA, AMP/TF32, CPUs and free disk")
     from dreamlab.curriculum.commands import register as register_curriculum
@@ -176,7 +183,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.episodes is not None and args.episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
     algo = get_algorithm(read_run_algo(run_dir))
-    result = algo.evaluate_fn()(run_dir, args.episodes, args.save_videos)
+    evaluate = algo.evaluate_fn()
+    # Options only some algorithms take go as keywords, and only when given, so the
+    # table's evaluate contract stays (run_dir, episodes, save_videos).
+    options = {k: v for k, v in (("opponent", getattr(args, "opponent", None)),)
+               if v is not None}
+    accepted = inspect.signature(evaluate).parameters
+    for name in options:
+        if name not in accepted:
+            raise ConfigError(f"--{name} applies only to Rocket League self-play runs, not "
+                              f"to this {algo.name} run ({run_dir})",
+                              f"drop --{name}; it picks who a `dreamlab ppo --env rocket` "
+                              "run plays")
+    result = evaluate(run_dir, args.episodes, args.save_videos, **options)
     print_evaluation(run_dir, result)
     return 0
 

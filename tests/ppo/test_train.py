@@ -27,7 +27,7 @@ def _latest(run: Path) -> dict:
     return StepCheckpointer(run / "checkpoints").load_latest()
 
 
-def test_debug_completes_through_the_cli(tmp_path: Path) -> None:
+def test_debug_completes_through_the_cli(tmp_path: Path, capsys) -> None:
     run = tmp_path / "run"
     code = main(["ppo", "--env", "CartPole-v1", "--debug", "--checkpoint-dir", str(run),
                  "--device", "cpu", "--num-threads", "1"])
@@ -44,6 +44,11 @@ def test_debug_completes_through_the_cli(tmp_path: Path) -> None:
     assert len(_checkpoints(run)) == 2
     # `dreamlab eval RUN_DIR` dispatches on the manifest's algo.
     assert main(["eval", str(run), "--episodes", "1"]) == 0
+    # --opponent is for Rocket League self-play runs only: here one line, exit 2.
+    capsys.readouterr()
+    assert main(["eval", str(run), "--opponent", "chaser"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "--opponent applies only to Rocket League" in err[0], err
 
 
 def test_kill_9_then_resume_continues_the_counters_exactly(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ above, the model's imagined frames below, from the same start; DreamerV1 figure 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,17 +133,13 @@ def _rgb(frames: np.ndarray | list[np.ndarray]) -> np.ndarray:
 
 def write_mp4(path: Path, frames: np.ndarray, fps: int = 15) -> Path:
     """Frames (T, H, W, 3) uint8 -> mp4, upscaled to >= 256 px and renamed into place."""
-    import imageio.v2 as imageio
+    from dreamlab.report.video import Mp4Writer
 
     k = max(1, -(-256 // max(1, min(frames.shape[1:3]))))
     frames = frames.repeat(k, axis=1).repeat(k, axis=2) if k > 1 else frames
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    with imageio.get_writer(tmp, fps=fps, macro_block_size=2,
-                            ffmpeg_log_level="error") as writer:
+    with Mp4Writer(path, fps) as writer:
         for frame in frames:
-            writer.append_data(np.ascontiguousarray(frame))
-    os.replace(tmp, path)
+            writer.add(frame)
     return path
 
 

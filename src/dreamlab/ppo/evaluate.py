@@ -16,7 +16,7 @@ import torch
 
 from dreamlab.config.ppo import PPOConfig
 from dreamlab.envs.rocket import is_rocket_id
-from dreamlab.errors import CheckpointError
+from dreamlab.errors import CheckpointError, ConfigError
 from dreamlab.models.ppo_policy import ActorCritic
 from dreamlab.ppo.normalize import ObsNormalizer
 from dreamlab.runtime.results import EvalResult
@@ -65,8 +65,11 @@ def evaluate_policy(cfg: PPOConfig, policy: ActorCritic, obs_norm: ObsNormalizer
 
 
 def evaluate_run(run_dir: str | Path, episodes: int | None = None,
-                 save_videos: bool = False) -> EvalResult:
-    """`dreamlab eval RUN_DIR`: the newest checkpoint of a PPO run, evaluated again."""
+                 save_videos: bool = False, opponent: str | list[str] | None = None
+                 ) -> EvalResult:
+    """`dreamlab eval RUN_DIR`: the newest checkpoint of a PPO run, evaluated again.
+    `opponent` (`--opponent`) picks the opponents of a Rocket League self-play run; on
+    any other run it is one ConfigError line."""
     from dreamlab.ppo.train import load_policy
     from dreamlab.runtime.rundir import RunLayout, load_run_config
 
@@ -75,7 +78,12 @@ def evaluate_run(run_dir: str | Path, episodes: int | None = None,
     if is_rocket_id(cfg.env):  # Rocket League self-play runs play games (issue 13)
         from dreamlab.ppo.selfplay.evaluate import evaluate_selfplay_run
 
-        return evaluate_selfplay_run(run_dir, episodes, save_videos)
+        return evaluate_selfplay_run(run_dir, episodes, save_videos, opponent=opponent)
+    if opponent is not None:
+        raise ConfigError(f"--opponent applies only to Rocket League self-play runs, not to "
+                          f"this PPO run on {cfg.env} ({run_dir})",
+                          "drop --opponent; it picks who a `dreamlab ppo --env rocket` run "
+                          "plays")
     if save_videos:
         log.warning("PPO evaluation videos are not written yet; evaluating without")
     loaded = load_policy(cfg, RunLayout(run_dir))

@@ -112,4 +112,10 @@ def print_evaluation(run_dir: str | Path, result: Any) -> None:
         line += f" (dream {dream:.1f})"
     console = get_console()
     console.print(line)
+    for name, o in (res.extra.get("opponents") or {}).items():  # Rocket League games
+        console.print(f"vs {name}: W/D/L {o['wins']}/{o['draws']}/{o['losses']} "
+                      f"(win rate {o['win_rate']:.0%}), goals {o['goals_for']}-"
+                      f"{o['goals_against']}, {o['touches_per_minute']:.1f} touches/min")
+    for video in res.extra.get("videos") or []:
+        console.print(f"video:   {video['path']} ({video['frames']} frames)")
     console.print(f"results: {path}")

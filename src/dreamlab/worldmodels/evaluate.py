@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from dreamlab.models.controller import actions_to_m_input, controller_act
+from dreamlab.report.video import Mp4Writer
 from dreamlab.runtime.atomic import atomic_write_json
 from dreamlab.runtime.seeding import torch_generator
 from dreamlab.worldmodels.agent import (
@@ -49,31 +49,17 @@ def _even_upscale(frames: np.ndarray, min_side: int = 256) -> np.ndarray:
     return frames.repeat(k, axis=1).repeat(k, axis=2) if k > 1 else frames
 
 
-class _Mp4:
-    """Streams frames to an mp4 (imageio + ffmpeg) and renames it into place at the end,
-    so a killed run never leaves half a video under the final name."""
+class _Mp4(Mp4Writer):
+    """Mp4Writer that also keeps a small copy of every frame for TensorBoard."""
 
     def __init__(self, path: Path, fps: int = VIDEO_FPS) -> None:
-        import imageio.v2 as imageio
-
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        # macro_block_size=2: keep the native size (H.264 with yuv420p needs even sides)
-        self.writer = imageio.get_writer(self.tmp, fps=fps, macro_block_size=2,
-                                         ffmpeg_log_level="error")
-        self.count = 0
+        super().__init__(path, fps)
         self.preview: list[np.ndarray] = []  # small copy for TensorBoard
 
     def add(self, frame: np.ndarray) -> None:
-        self.writer.append_data(frame)
+        super().add(frame)
         step = max(1, min(frame.shape[:2]) // 128)
         self.preview.append(frame[::step, ::step])
-        self.count += 1
-
-    def close(self) -> None:
-        self.writer.close()
-        os.replace(self.tmp, self.path)
 
 
 def _real_video(ctx: StageContext, setup: PolicySetup, params: torch.Tensor, seed: int,

@@ -1,18 +1,41 @@
-"""`dreamlab eval RUN_DIR` for a Rocket League self-play run: games against random play.
+"""`dreamlab eval RUN_DIR` for a Rocket League self-play run: games against an opponent.
+
+    dreamlab eval RUN_DIR --episodes N --opponent random|chaser|SNAPSHOT [--save-videos]
 
 The newest checkpoint's learner acts deterministically (the mode of its distribution, as
-PPO's own evaluation does) against an opponent pressing uniformly random lookup-table
-actions, in the team size the curriculum had reached; the learner alternates colours.
-A game ends at the first goal or after 2 minutes (issue 13's games of <= 2 min), so wins
-are goals for and losses goals against; touches per minute count the learner team's steps
-with a ball touch per minute of game time. The games run through the same collector as
-training, so the matchup bookkeeping is the tested one.
+PPO's own evaluation does) in the team size the curriculum had reached, alternating
+colours game by game. Opponents (`--opponent`, several comma-separated or repeated; the
+default is random):
+
+* `random`: uniformly random actions of the learner's action space;
+* `chaser`: the scripted bot of envs/rocket/chaser.py (drives at the ball, boosts when
+  facing it), acting through the same action space;
+* a snapshot id of the run's opponent pool (`step_000000128000`, as in
+  selfplay_ratings.json), or the path of a checkpoint file (a pool snapshot `.pt`, or a
+  `step_*.pt` checkpoint of this or another run with the same observation padding); the
+  snapshot acts deterministically too.
+
+Every opponent plays N games from the same seeds (the same kickoffs), spread evenly over
+the envs so that short games are not over-counted. A game ends at the first goal or
+after 2 minutes (issue 13's games of <= 2 min), so wins are goals for and losses goals
+against; a timeout is a draw. Touches per minute count the learner team's steps with a
+ball touch per minute of game time (the opponent's beside it).
+
+evaluation_results.json keeps the common schema (runtime/results.py): `returns` holds
+every game's learner return, opponent after opponent; `opponents` maps each opponent to
+its games, wins/draws/losses, win rate, goals for and against and touches per minute;
+the top-level `wins`, `draws`, `losses`, ... are the totals over all opponents (for one
+opponent, its own figures). `--save-videos` adds one top-down video per opponent
+(envs/rocket/video.py) of one more game, the learner as blue, in RUN_DIR/videos/.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +43,25 @@ import numpy as np
 import torch
 
 from dreamlab.config.ppo import PPOConfig
-from dreamlab.envs.rocket import require_rocket
+from dreamlab.envs.rocket import RocketEnvConfig, require_rocket
 from dreamlab.envs.rocket.vector import RocketVecEnv
-from dreamlab.errors import CheckpointError
+from dreamlab.errors import CheckpointError, ConfigError
 from dreamlab.models.ppo_policy import ActionLayout, ActorCritic
 from dreamlab.ppo.normalize import ObsNormalizer
-from dreamlab.ppo.selfplay.collector import SelfPlayCollector
-from dreamlab.ppo.selfplay.pool import OpponentPool, Snapshot
-from dreamlab.ppo.selfplay.ratings import RatingTable
 from dreamlab.ppo.selfplay.schedule import CurriculumStage, CurriculumTeamSizes, TeamSizeSchedule
+from dreamlab.runtime.atomic import safe_torch_load
 from dreamlab.runtime.checkpoint import StepCheckpointer
 from dreamlab.runtime.results import EvalResult
 from dreamlab.runtime.rundir import RunLayout, load_run_config
 from dreamlab.runtime.seeding import derive_seed
 
 EVAL_GAME_S = 120.0
-EVAL_STEPS_PER_CALL = 64
+SCRIPTED_OPPONENTS = ("random", "chaser")
+DEFAULT_OPPONENTS = ("random",)
+VIDEO_FRAME_EVERY = 2  # render every 2nd agent step: 7.5 frames per game second
+TICKS_PER_SECOND = 120
+
+Policy = Callable[[np.ndarray], np.ndarray]  # obs (B, D) -> actions (B,) or (B, 8)
 
 
 class _Holder:
@@ -43,89 +69,332 @@ class _Holder:
         self.value = value
 
 
-def _learner(cfg: PPOConfig, ckpt: dict[str, Any], obs_dim: int, action: str) -> Any:
+# --- opponents -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Opponent:
+    """One `--opponent` value, resolved: its name in the report, its kind, its weights."""
+
+    name: str
+    kind: str  # random | chaser | checkpoint
+    path: Path | None = None
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe label (the video is videos/eval_vs_<slug>.mp4)."""
+        label = self.path.stem if self.kind == "checkpoint" and self.path is not None and \
+            self.name != self.path.stem else self.name
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "opponent"
+
+
+def opponent_names(value: str | Sequence[str] | None) -> list[str]:
+    """`--opponent` values (repeated, or comma-separated) as a list without repeats; the
+    default when none is given."""
+    if value is None:
+        return list(DEFAULT_OPPONENTS)
+    items = [value] if isinstance(value, str) else list(value)
+    names: list[str] = []
+    for item in items:
+        for name in str(item).split(","):
+            name = name.strip()
+            if name and name not in names:
+                names.append(name)
+    if not names:
+        raise ConfigError("--opponent is empty", "use random, chaser, a snapshot id of the "
+                          "run's pool, or a checkpoint file")
+    return names
+
+
+def resolve_opponent(name: str, run_dir: Path) -> Opponent:
+    """random | chaser | a snapshot id of the run's pool (a checkpoints/pool/<id>.pt file:
+    the pool's snapshots, and evicted ones a kept checkpoint still names) | a checkpoint
+    file path (as given, or relative to the run dir). Anything else is one ConfigError
+    line listing what would work. Reads only file names, so a bad name is caught before
+    any checkpoint loads."""
+    if name in SCRIPTED_OPPONENTS:
+        return Opponent(name, name)
+    pool_dir = RunLayout(run_dir).checkpoints / "pool"
+    snapshot = pool_dir / f"{name}.pt"
+    if "/" not in name and snapshot.is_file():
+        return Opponent(name, "checkpoint", snapshot)
+    for path in (Path(name), run_dir / name):
+        if path.is_file():
+            return Opponent(name, "checkpoint", path)
+    ids = sorted(p.stem for p in pool_dir.glob("*.pt"))  # step_<zero-padded>: by time
+    shown = ", ".join(ids[-3:]) + (f" and {len(ids) - 3} older" if len(ids) > 3 else "")
+    pool = f"a snapshot id of the run's pool ({shown})" if ids else \
+        "a snapshot id of the run's pool (it has none)"
+    raise ConfigError(f"unknown opponent {name!r}: not random, chaser, a snapshot of "
+                      f"{run_dir}'s pool, or a checkpoint file",
+                      f"use random, chaser, {pool}, or the path of a checkpoint file")
+
+
+def network_policy(cfg: PPOConfig, state: Any, obs_dim: int, action: str,
+                   source: str) -> Policy:
+    """A deterministic policy (the mode) from a {'policy', 'obs_norm'} state: a pool
+    snapshot or a training checkpoint. The network's width comes from the state's own
+    config when it carries one (a step_*.pt), else from the run's. A state that does not
+    fit is one CheckpointError line."""
+    if not isinstance(state, dict) or "policy" not in state or "obs_norm" not in state:
+        raise CheckpointError(f"{source} is not a PPO policy checkpoint (no policy/obs_norm)",
+                              "pass a checkpoints/pool/*.pt snapshot or a step_*.pt "
+                              "checkpoint of a Rocket League run")
+    own = state.get("config") if isinstance(state.get("config"), dict) else {}
     layout = ActionLayout("discrete", (90,)) if action == "discrete" else \
         ActionLayout("continuous", (8,))
-    net = ActorCritic((obs_dim,), layout, "mlp", cfg.hidden_size, cfg.hidden_layers,
-                      cfg.activation)
-    net.load_state_dict(ckpt["policy"])
+    try:
+        net = ActorCritic((obs_dim,), layout, "mlp",
+                          int(own.get("hidden_size", cfg.hidden_size)),
+                          int(own.get("hidden_layers", cfg.hidden_layers)),
+                          str(own.get("activation", cfg.activation)))
+        net.load_state_dict(state["policy"])
+        norm = ObsNormalizer((obs_dim,), cfg.clip_obs, cfg.norm_obs)
+        norm.load_state_dict(state["obs_norm"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{source} does not fit this run's network ({first[:160]})",
+                              "pass a snapshot of a run with the same rocket.max_team_size "
+                              "and rocket.action") from None
     net.eval()
-    norm = ObsNormalizer((obs_dim,), cfg.clip_obs, cfg.norm_obs)
-    norm.load_state_dict(ckpt["obs_norm"])
 
-    def act(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def act(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            a, _, v = net.act(torch.from_numpy(norm(obs)), deterministic=True)
-        return a.numpy(), np.zeros(len(obs), np.float32), v.numpy()
+            return net.act(torch.from_numpy(norm(obs)), deterministic=True)[0].numpy()
     return act
 
 
-def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: int
-                        ) -> dict[str, Any]:
-    """Play `games` games of the checkpoint's learner against random actions."""
+def opponent_policy(opponent: Opponent, cfg: PPOConfig, rocket: RocketEnvConfig,
+                    obs_dim: int, seed: int) -> Policy:
+    """The callable that drives the opponent's cars: obs (B, D) -> actions."""
+    if opponent.kind == "random":
+        rng = np.random.default_rng(seed)
+        if rocket.action == "discrete":
+            return lambda obs: rng.integers(0, 90, len(obs))
+        return lambda obs: rng.uniform(-1.0, 1.0, (len(obs), 8)).astype(np.float32)
+    if opponent.kind == "chaser":
+        from dreamlab.envs.rocket.chaser import Chaser
+
+        return Chaser(rocket.action)
+    assert opponent.path is not None
+    return network_policy(cfg, safe_torch_load(opponent.path), obs_dim, rocket.action,
+                          str(opponent.path))
+
+
+# --- games -----------------------------------------------------------------------------
+def eval_env(cfg: PPOConfig) -> tuple[RocketEnvConfig, int]:
+    """The run's env settings with games capped at EVAL_GAME_S, and the observation size."""
+    from dreamlab.envs.rocket.fast_obs import obs_size
     from dreamlab.ppo.selfplay.train import selfplay_settings
 
-    rocket, sp = selfplay_settings(cfg)
-    rocket = dataclasses.replace(rocket, game_timeout_s=min(rocket.game_timeout_s, EVAL_GAME_S))
-    trained = int(ckpt["counters"]["global_step"])
-    stage = sp.schedule().stage_at(trained)
-    counter = _Holder(0)
-    source = CurriculumTeamSizes(
-        TeamSizeSchedule([CurriculumStage(stage.name, stage.learner, stage.opponents, 0)]),
-        counter, learner_team="alternate", learner_side=sp.learner_side)
-    rng = np.random.default_rng(seed)
-    shape = (90,) if rocket.action == "discrete" else (8,)
+    rocket = selfplay_settings(cfg)[0]
+    rocket = dataclasses.replace(rocket,
+                                 game_timeout_s=min(rocket.game_timeout_s, EVAL_GAME_S))
+    return rocket, obs_size(rocket.max_team_size)
 
-    def random_policy(snapshot: Snapshot) -> Any:
-        if rocket.action == "discrete":
-            return lambda obs: rng.integers(0, shape[0], len(obs))
-        return lambda obs: rng.uniform(-1.0, 1.0, (len(obs), 8)).astype(np.float32)
 
-    num_envs = max(1, min(games, cfg.num_envs))
+@dataclass
+class EvalSetup:
+    """What every game of one evaluation shares: env settings, the stage, the learner."""
+
+    cfg: PPOConfig
+    rocket: RocketEnvConfig  # game_timeout_s capped at EVAL_GAME_S
+    stage: CurriculumStage
+    learner_side: str
+    trained_env_steps: int
+    learner: Policy
+    obs_dim: int
+
+    @classmethod
+    def from_checkpoint(cls, cfg: PPOConfig, ckpt: dict[str, Any]) -> EvalSetup:
+        from dreamlab.ppo.selfplay.train import selfplay_settings
+
+        rocket, obs_dim = eval_env(cfg)
+        sp = selfplay_settings(cfg)[1]
+        trained = int(ckpt["counters"]["global_step"])
+        learner = network_policy(cfg, ckpt, obs_dim, rocket.action, "the newest checkpoint")
+        return cls(cfg, rocket, sp.schedule().stage_at(trained), sp.learner_side, trained,
+                   learner, obs_dim)
+
+    def team_sizes(self, learner_team: str) -> CurriculumTeamSizes:
+        stage = self.stage
+        return CurriculumTeamSizes(
+            TeamSizeSchedule([CurriculumStage(stage.name, stage.learner, stage.opponents, 0)]),
+            _Holder(0), learner_team=learner_team, learner_side=self.learner_side)
+
+
+def play_games(setup: EvalSetup, opponent: Policy, games: int, seed: int,
+               num_envs: int | None = None) -> dict[str, Any]:
+    """`games` games of the learner against `opponent` in a RocketVecEnv (in-process).
+
+    Env e plays a fixed share of the games (its first ones), so games that end quickly
+    are not over-represented. Returns the per-game records and the cost.
+    """
+    rocket = setup.rocket
+    n = max(1, min(games, num_envs or setup.cfg.num_envs))
+    quota = [games // n + (e < games % n) for e in range(n)]
+    played = [0] * n
+    records: list[dict[str, Any]] = []
+    m = rocket.max_team_size
+    steps = 0
     start = time.monotonic()
-    with RocketVecEnv(num_envs, rocket, 0, team_sizes=source, seed=seed) as venv:
-        pool = OpponentPool(p_latest=1.0, max_size=1, seed=seed)
-        collector = SelfPlayCollector(venv, pool, RatingTable(), counter, random_policy,
-                                      cfg.gamma)
-        collector.add_snapshot(Snapshot("random", 0, ""))
-        learner = _learner(cfg, ckpt, venv.obs.shape[-1], rocket.action)
-        while len(collector.stats.finished) < games:
-            collector.collect(learner, lambda obs: np.zeros(len(obs), np.float32),
-                              EVAL_STEPS_PER_CALL)
-    finished = collector.stats.finished[:games]
-    scores = [g["score"] for g in finished]
-    minutes = sum(g["steps"] for g in finished) * rocket.tick_skip / 120.0 / 60.0
-    return {"team_size": stage.name, "trained_env_steps": trained,
-            "returns": [g["return"] for g in finished],
-            "env_steps": int(counter.value), "wall_s": time.monotonic() - start,
-            "wins": scores.count(1.0), "draws": scores.count(0.5),
-            "losses": scores.count(0.0), "game_steps": [g["steps"] for g in finished],
-            "touches_per_minute": sum(g["learner_touches"] for g in finished) / minutes
-            if minutes else 0.0}
+    with RocketVecEnv(n, rocket, 0, team_sizes=setup.team_sizes("alternate"),
+                      seed=seed) as venv:
+        venv.reset()
+        returns = np.zeros((n, venv.slots), dtype=np.float64)
+        while len(records) < games:
+            mine = venv.alive & (venv.team == venv.learner_team[:, None])
+            theirs = venv.alive & ~mine
+            venv.actions[mine] = setup.learner(venv.obs[mine])
+            venv.actions[theirs] = opponent(venv.obs[theirs])
+            ends = venv.step()
+            steps += n
+            returns += venv.rewards
+            for end in ends:
+                e = end.env
+                if played[e] < quota[e]:
+                    team = 0 if end.learner_team is None else end.learner_team
+                    own = [s for s in range(team * m, team * m + m) if end.alive[s]]
+                    other = [s for s in range((1 - team) * m, (2 - team) * m) if end.alive[s]]
+                    records.append({
+                        "learner_team": team, "winner": end.winner, "steps": end.steps,
+                        "return": float(np.mean(returns[e, own])) if own else 0.0,
+                        "learner_touches": int(end.touches[own].sum()),
+                        "opponent_touches": int(end.touches[other].sum())})
+                played[e] += 1
+                returns[e] = 0.0
+    return {"games": records[:games], "env_steps": steps, "wall_s": time.monotonic() - start}
+
+
+def summarize(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
+    """Wins/draws/losses, goals, win rate and touches per minute of some games."""
+    wins = sum(r["winner"] is not None and r["winner"] == r["learner_team"] for r in records)
+    draws = sum(r["winner"] is None for r in records)
+    losses = len(records) - wins - draws
+    minutes = sum(r["steps"] for r in records) * tick_skip / TICKS_PER_SECOND / 60.0
+    per_min = (lambda k: round(sum(r[k] for r in records) / minutes, 3)) if minutes else \
+        (lambda k: 0.0)
+    return {"games": len(records), "wins": wins, "draws": draws, "losses": losses,
+            "win_rate": round(wins / len(records), 4) if records else 0.0,
+            "goals_for": wins, "goals_against": losses,
+            "touches_per_minute": per_min("learner_touches"),
+            "opponent_touches_per_minute": per_min("opponent_touches"),
+            "mean_return": round(float(np.mean([r["return"] for r in records])), 4)
+            if records else 0.0,
+            "game_minutes": round(minutes, 3),
+            "learner_blue_games": sum(r["learner_team"] == 0 for r in records)}
+
+
+def record_video(setup: EvalSetup, opponent: Policy, path: Path, seed: int, title: str,
+                 frame_every: int = VIDEO_FRAME_EVERY) -> dict[str, Any]:
+    """Play one game, the learner as blue, and write its top-down video to `path`."""
+    from dreamlab.envs.rocket import make_rocket_env
+    from dreamlab.envs.rocket.video import GameVideo, frame_view
+
+    rocket = setup.rocket
+    env = make_rocket_env(rocket, team_sizes=setup.team_sizes("blue"), seed=seed)
+    fps = TICKS_PER_SECOND / (rocket.tick_skip * frame_every)
+    video = GameVideo(path, fps, title=title, limit_s=rocket.game_timeout_s)
+    try:
+        obs, _ = env.reset(seed=seed)
+        start = env.state_now.tick_count
+        video.add(frame_view(env.state_now, start))
+        step, winner = 0, None
+        while env.agents:
+            actions: dict[str, Any] = {}
+            for team, policy in ((0, setup.learner), (1, opponent)):
+                agents = [a for a in env.agents if env.teams[a] == team]
+                if agents:
+                    acts = policy(np.stack([obs[a] for a in agents]).astype(np.float32))
+                    actions.update(zip(agents, acts, strict=True))
+            obs, _, _, _, infos = env.step(actions)
+            step += 1
+            if not env.agents:
+                winner = next(iter(infos.values()))["winner"]
+                score = (int(winner == 0), int(winner == 1)) if winner is not None else (0, 0)
+                video.add(frame_view(env.state_now, start, score))
+            elif step % frame_every == 0:
+                video.add(frame_view(env.state_now, start))
+        out = video.close()
+    except BaseException:
+        video.abort()
+        raise
+    finally:
+        env.close()
+    result = "draw" if winner is None else ("win" if winner == 0 else "loss")
+    return {"path": str(out), "frames": video.frames, "steps": step, "result": result,
+            "learner_team": "blue"}
+
+
+# --- the command -----------------------------------------------------------------------
+def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: int
+                        ) -> dict[str, Any]:
+    """`games` games of the checkpoint's learner against random actions (the end of
+    training's evaluation)."""
+    setup = EvalSetup.from_checkpoint(cfg, ckpt)
+    out = play_games(setup, opponent_policy(Opponent("random", "random"), cfg, setup.rocket,
+                                            setup.obs_dim, derive_seed(seed, "random")),
+                     games, seed)
+    stats = summarize(out["games"], setup.rocket.tick_skip)
+    return {"team_size": setup.stage.name, "trained_env_steps": setup.trained_env_steps,
+            "returns": [g["return"] for g in out["games"]], "env_steps": out["env_steps"],
+            "wall_s": out["wall_s"], "game_steps": [g["steps"] for g in out["games"]],
+            **{k: stats[k] for k in ("wins", "draws", "losses", "touches_per_minute")}}
 
 
 def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
-                          save_videos: bool = False) -> EvalResult:
-    """`dreamlab eval RUN_DIR` on a Rocket League run: N games against random play."""
+                          save_videos: bool = False,
+                          opponent: str | Sequence[str] | None = None) -> EvalResult:
+    """`dreamlab eval RUN_DIR` on a Rocket League run: N games per opponent."""
     require_rocket()
     run_dir = Path(run_dir)
+    layout = RunLayout(run_dir)
     cfg = load_run_config(run_dir, PPOConfig)
-    ckpt = StepCheckpointer(RunLayout(run_dir).checkpoints).load_latest()
+    # Every opponent is found and loaded (one line if one is unknown or does not fit)
+    # before the learner's checkpoint loads and any game is played.
+    opponents = [resolve_opponent(n, run_dir) for n in opponent_names(opponent)]
+    rocket, obs_dim = eval_env(cfg)
+    seed = derive_seed(cfg.seed, "eval")
+    policies = {o.name: opponent_policy(o, cfg, rocket, obs_dim,
+                                        derive_seed(seed, "opponent", o.name))
+                for o in opponents}
+    ckpt = StepCheckpointer(layout.checkpoints).load_latest()
     if ckpt is None:
         raise CheckpointError(f"{run_dir} holds no self-play checkpoint",
                               "train first: dreamlab ppo --checkpoint-dir " + str(run_dir))
+    setup = EvalSetup.from_checkpoint(cfg, ckpt)
     games = episodes or cfg.eval_episodes
-    out = play_against_random(cfg, ckpt, games, derive_seed(cfg.seed, "eval"))
+    returns: list[float] = []
+    records: list[dict[str, Any]] = []
+    per: dict[str, Any] = {}
+    videos: list[dict[str, Any]] = []
+    env_steps, wall = 0, 0.0
+    for opp in opponents:
+        out = play_games(setup, policies[opp.name], games, seed)
+        records += out["games"]
+        returns += [g["return"] for g in out["games"]]
+        env_steps += out["env_steps"]
+        wall += out["wall_s"]
+        per[opp.name] = {**summarize(out["games"], setup.rocket.tick_skip),
+                         "kind": opp.kind, "env_steps": out["env_steps"],
+                         "wall_s": round(out["wall_s"], 3)}
+        if opp.path is not None:
+            per[opp.name]["path"] = str(opp.path)
+        if save_videos:
+            # A fresh opponent for the video game, so its seeded draws are the video's own.
+            video_opponent = opponent_policy(opp, cfg, setup.rocket, setup.obs_dim,
+                                             derive_seed(seed, "video", opp.name))
+            videos.append({"opponent": opp.name, **record_video(
+                setup, video_opponent, layout.videos / f"eval_vs_{opp.slug}.mp4",
+                derive_seed(seed, "video"),
+                f"learner (blue) vs {opp.name}, {setup.stage.name}, step "
+                f"{setup.trained_env_steps}")})
+    total = summarize(records, setup.rocket.tick_skip)
     result = EvalResult(
-        env_id=cfg.env, algo="ppo", returns=out["returns"], env_steps=out["env_steps"],
-        wall_s=out["wall_s"],
-        extra={"opponent": "random", "team_size": out["team_size"],
-               "train_env_steps": out["trained_env_steps"], "deterministic": True,
-               "wins": out["wins"], "draws": out["draws"], "losses": out["losses"],
-               "goals_for": out["wins"], "goals_against": out["losses"],
-               "win_rate": out["wins"] / max(1, len(out["returns"])),
-               "touches_per_minute": round(out["touches_per_minute"], 3),
-               "game_limit_s": EVAL_GAME_S, "videos": "not written (save_videos ignored)"
-               if save_videos else None})
-    result.write(RunLayout(run_dir).evaluation)
+        env_id=cfg.env, algo="ppo", returns=returns, env_steps=env_steps, wall_s=wall,
+        extra={"opponent": ",".join(o.name for o in opponents), "team_size": setup.stage.name,
+               "train_env_steps": setup.trained_env_steps, "deterministic": True,
+               **{k: total[k] for k in ("wins", "draws", "losses", "win_rate", "goals_for",
+                                        "goals_against", "touches_per_minute")},
+               "opponents": per, "game_limit_s": setup.rocket.game_timeout_s,
+               "videos": videos if save_videos else None})
+    result.write(layout.evaluation)
     return result

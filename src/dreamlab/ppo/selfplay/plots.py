@@ -4,6 +4,7 @@ stage boundaries, and each pool snapshot's rating at the time of plotting."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
 from dreamlab.ppo.selfplay.schedule import TeamSizeSchedule
@@ -54,24 +55,39 @@ _PANELS = (
 )
 
 
+def _stage_lines(ax: Any, schedule: TeamSizeSchedule, last: float) -> None:
+    """A dashed line and the stage's name at each stage change the run has reached."""
+    for stage in schedule.stages[1:]:
+        if stage.start <= last:
+            ax.axvline(stage.start, color="grey", linestyle="--", linewidth=0.8)
+            ax.annotate(stage.name, (stage.start, 1.0), xycoords=("data", "axes fraction"),
+                        ha="left", va="top", fontsize=7, color="grey")
+
+
 def plot_training(log_dir: str | Path, path: str | Path,
                   schedule: TeamSizeSchedule | None = None) -> Path:
     """Write a PNG of returns, scores, SPS (collected and overall) and the stage against
-    timesteps, from the run's metrics.csv."""
+    timesteps, from the run's metrics.csv; every panel marks the stage changes reached."""
     from dreamlab.runtime.logger import read_metrics
 
     metrics = read_metrics(log_dir)
+    last = max((p[0] for points in metrics.values() for p in points), default=0)
     fig = agg_figure((9, 7))
     for i, (tags, title, ylabel) in enumerate(_PANELS):
         ax = fig.add_subplot(2, 2, i + 1)
+        stage_panel = tags == ("selfplay/stage",)
         for tag in tags:
             points = metrics.get(tag, [])
             if points:
-                ax.plot(*zip(*points, strict=True), label=tag.split("/")[1], linewidth=1)
+                # The stage is a step function of timesteps, not a ramp between updates.
+                ax.plot(*zip(*points, strict=True), label=tag.split("/")[1], linewidth=1,
+                        drawstyle="steps-post" if stage_panel else "default")
         if len(tags) > 1 and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-        if schedule is not None and tags == ("selfplay/stage",):
-            ax.set_yticks(range(len(schedule.stages)), [s.name for s in schedule.stages])
+        if schedule is not None:
+            if stage_panel:
+                ax.set_yticks(range(len(schedule.stages)), [s.name for s in schedule.stages])
+            _stage_lines(ax, schedule, last)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("timesteps", fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)

@@ -1,0 +1,154 @@
+"""`dreamlab eval RUN_DIR --opponent ... --save-videos` on a tiny self-play run, and the
+"[STAGE]" webhook message of the run's curriculum change (skipped without the rocket extra).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("RocketSim")
+pytest.importorskip("rlgym_tools")
+pytest.importorskip("pettingzoo")
+pytest.importorskip("openskill")
+pytest.importorskip("torch")
+
+from dreamlab.cli import main  # noqa: E402
+from dreamlab.config.ppo import PPOConfig  # noqa: E402
+from dreamlab.ppo.selfplay import evaluate as sp_eval  # noqa: E402
+from dreamlab.ppo.webhook import Webhook  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A 192-step run, 1v1 then 1v2 from step 128, with a webhook whose poster is
+    replaced (no network): (run dir, the messages it would have posted)."""
+    from dreamlab.ppo.selfplay.train import train_selfplay
+
+    run = tmp_path_factory.mktemp("selfplay_eval") / "run"
+    posted: list[str] = []
+    cfg = PPOConfig(env="rocket", num_envs=2, num_steps=32, batch_size=64, num_epochs=1,
+                    total_steps=192, checkpoint_every=128, hidden_size=16, device="cpu",
+                    eval_episodes=2, num_threads=1, log_every_s=60.0,
+                    webhook_url="http://hook.invalid/api/webhooks/1/token",
+                    checkpoint_dir=str(run))
+    # ~15-step games: they end inside the tiny run, and evaluation games stay short.
+    cfg.rocket = {"no_touch_timeout_s": 1.0, "game_timeout_s": 4.0}
+    cfg.selfplay = {"curriculum_stages": [{"team_size": "1v1", "start": 0},
+                                          {"team_size": "1v2", "start": 128}],
+                    "snapshot_every": 64, "pool_size": 3}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Webhook, "_post", lambda self, content: posted.append(content))
+        train_selfplay(cfg)
+    return run, posted
+
+
+def _one_line(argv: list[str], capsys) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_stage_change_sends_the_stage_webhook_message(trained) -> None:
+    run, posted = trained
+    stage = [m for m in posted if m.startswith("[STAGE]")]
+    assert len(stage) == 1, posted
+    assert f"{run.name}: 1v1 -> 1v2 at step 128" in stage[0] and "learner rating" in stage[0]
+    assert posted[0].startswith("[START]")
+
+
+def test_eval_against_random_chaser_and_a_snapshot_with_videos(trained, capsys) -> None:
+    run, _ = trained
+    sid = "step_000000000128"  # in the pool (64, 128, 192: pool_size 3)
+    assert main(["eval", str(run), "--episodes", "3", "--opponent", "random,chaser",
+                 "--opponent", sid, "--save-videos"]) == 0
+    out = capsys.readouterr().err  # the console writes to stderr
+    ev = json.loads((run / "evaluation_results.json").read_text())
+    # The common schema first, every game's return, opponent after opponent.
+    assert ev["algo"] == "ppo" and ev["env_id"] == "rocket" and ev["episodes"] == 9
+    assert len(ev["returns"]) == 9 and ev["env_steps"] > 0
+    assert ev["opponent"] == f"random,chaser,{sid}" and ev["team_size"] == "1v2"
+    per = ev["opponents"]
+    assert list(per) == ["random", "chaser", sid]
+    assert per[sid]["kind"] == "checkpoint" and per["chaser"]["kind"] == "chaser"
+    for o in per.values():
+        assert o["games"] == 3 and o["wins"] + o["draws"] + o["losses"] == 3
+        assert (o["goals_for"], o["goals_against"]) == (o["wins"], o["losses"])
+        assert o["win_rate"] == pytest.approx(o["wins"] / 3, abs=1e-4)
+        assert o["touches_per_minute"] >= 0 and o["game_minutes"] > 0
+        assert o["learner_blue_games"] in (1, 2)  # colours alternate
+    assert ev["wins"] == sum(o["wins"] for o in per.values())
+    # One video per opponent, each with frames.
+    names = sorted(p.name for p in (run / "videos").glob("*.mp4"))
+    assert names == sorted(f"eval_vs_{n}.mp4" for n in ("random", "chaser", sid))
+    imageio = pytest.importorskip("imageio.v2")
+    for video in ev["videos"]:
+        assert video["frames"] > 0 and video["result"] in ("win", "draw", "loss")
+        assert len(imageio.mimread(video["path"], memtest=False)) == video["frames"]
+    assert "vs chaser: W/D/L" in out and "eval_vs_chaser.mp4" in out
+
+
+def test_an_opponent_given_as_a_checkpoint_file(trained) -> None:
+    run, _ = trained
+    ckpt = sorted((run / "checkpoints").glob("step_*.pt"))[-1]
+    result = sp_eval.evaluate_selfplay_run(run, episodes=2, opponent=str(ckpt))
+    assert result.extra["opponent"] == str(ckpt)
+    assert result.extra["opponents"][str(ckpt)]["games"] == 2
+    assert result.extra["videos"] is None
+
+
+def test_an_unknown_opponent_is_one_line(trained, capsys) -> None:
+    run, _ = trained
+    line = _one_line(["eval", str(run), "--opponent", "bogus"], capsys)
+    assert "unknown opponent 'bogus'" in line
+    assert "random, chaser" in line and "step_000000000192" in line  # what would work
+
+
+def test_a_file_that_is_not_a_policy_is_one_line(trained, tmp_path, capsys) -> None:
+    import torch
+
+    run, _ = trained
+    junk = tmp_path / "junk.pt"
+    torch.save({"weights": torch.zeros(2)}, junk)
+    line = _one_line(["eval", str(run), "--opponent", str(junk)], capsys)
+    assert "is not a PPO policy checkpoint" in line
+
+
+def test_games_are_spread_evenly_over_the_envs(trained) -> None:
+    """5 games on 2 envs: 3 + 2, each env's first ones, whatever order they end in."""
+    import dataclasses
+
+    from dreamlab.runtime.checkpoint import StepCheckpointer
+    from dreamlab.runtime.rundir import load_run_config
+
+    run, _ = trained
+    cfg = load_run_config(run, PPOConfig)
+    ckpt = StepCheckpointer(run / "checkpoints").load_latest()
+    setup = sp_eval.EvalSetup.from_checkpoint(cfg, ckpt)
+    setup.rocket = dataclasses.replace(setup.rocket, game_timeout_s=2.0)
+    rng = np.random.default_rng(0)
+    out = sp_eval.play_games(setup, lambda obs: rng.integers(0, 90, len(obs)), 5, seed=1,
+                             num_envs=2)
+    assert len(out["games"]) == 5
+    assert sorted(g["learner_team"] for g in out["games"]) == [0, 0, 0, 1, 1]
+    stats = sp_eval.summarize(out["games"], setup.rocket.tick_skip)
+    assert stats["games"] == 5 and stats["wins"] + stats["draws"] + stats["losses"] == 5
+
+
+def test_the_run_leaves_plots_of_ratings_sps_returns_and_stages(trained) -> None:
+    from dreamlab.runtime.logger import read_metrics
+
+    run, _ = trained
+    for name in ("ratings.png", "training.png"):
+        assert (run / "plots" / name).stat().st_size > 1000
+    metrics = read_metrics(run / "logs")  # what training.png and ratings.png draw
+    for tag in ("train/episode_return", "perf/collect_sps", "perf/overall_sps",
+                "selfplay/stage", "selfplay/rating_mu"):
+        assert metrics.get(tag), tag
+    assert {v for _, v in metrics["selfplay/stage"]} == {0.0, 1.0}  # both stages logged
+    ratings = json.loads((run / "selfplay_ratings.json").read_text())
+    assert ratings["history"]  # the learner's rating over training

@@ -40,9 +40,13 @@ def main() -> None:
     # glibc raises its mmap threshold after large frees, so an update's activations end up
     # cached in the heap, and RSS swings +-50 MB with the sampling phase. A fixed threshold
     # returns them at once: the swings go, and a leak (memory still referenced) stays.
+    # The trainer now fixes it in-process (runtime/malloc.py); these flags measure the
+    # alternatives.
     ap.add_argument("--fixed-malloc", action="store_true",
                     help="run the trainer with MALLOC_MMAP_THRESHOLD_=131072 and "
-                    "MALLOC_TRIM_THRESHOLD_=131072")
+                    "MALLOC_TRIM_THRESHOLD_=131072 (the environment route)")
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="keep glibc's dynamic thresholds (DREAMLAB_GLIBC_MALLOC=1)")
     ap.add_argument("--name", default="dreamer_memory")
     args = ap.parse_args()
     start_prov = provenance()
@@ -54,6 +58,8 @@ def main() -> None:
     env = dict(os.environ)
     if args.fixed_malloc:
         env.update(MALLOC_MMAP_THRESHOLD_="131072", MALLOC_TRIM_THRESHOLD_="131072")
+    if args.glibc_default:
+        env["DREAMLAB_GLIBC_MALLOC"] = "1"
     if not args.summarize:
         subprocess.run(cmd, check=True, cwd=REPO, env=env)
     wall = time.monotonic() - t0
@@ -81,7 +87,9 @@ def main() -> None:
         "rss_mb_min_after_full": float(rss[full].min()),
         "rss_mb_max_after_full": float(rss[full].max()),
         "bar_mb_per_10k": 1.0, "seed004_mb_per_10k": 530.0,
-        "passes": slope <= 1.0, "fixed_malloc": args.fixed_malloc, "run_dir": args.run_dir,
+        "passes": slope <= 1.0, "fixed_malloc": args.fixed_malloc,
+        "malloc": "glibc default" if args.glibc_default else "environment MALLOC_*_THRESHOLD_"
+        if args.fixed_malloc else "fixed in-process (runtime/malloc.py)", "run_dir": args.run_dir,
         "wall_s": round(wall, 1), "plot": png.name,
         "rss_mb": [[int(s), round(float(r), 1)] for s, r in zip(steps, rss, strict=True)],
         "gpu": gpu or None})

@@ -50,3 +50,6 @@ def test_fixed_threshold_keeps_big_blocks_out_of_the_heap() -> None:
 def test_user_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
     assert malloc.fix_malloc_thresholds() is False
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    monkeypatch.setenv(malloc.KEEP_VAR, "1")
+    assert malloc.fix_malloc_thresholds() is False

@@ -27,14 +27,18 @@ M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
 M_MMAP_THRESHOLD = -3
 THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value, now held fixed
 _ENV_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+# Set to 1 to keep glibc's dynamic thresholds (the memory benchmark's comparison run).
+KEEP_VAR = "DREAMLAB_GLIBC_MALLOC"
 
 
 def fix_malloc_thresholds(threshold: int = THRESHOLD_BYTES) -> bool:
     """Hold glibc's mmap and trim thresholds at `threshold` bytes; True if it did.
 
-    A user's own MALLOC_*_THRESHOLD_ environment settings win (nothing is changed).
+    A user's own MALLOC_*_THRESHOLD_ environment settings win (nothing is changed), and
+    DREAMLAB_GLIBC_MALLOC=1 keeps glibc's defaults.
     """
-    if not sys.platform.startswith("linux") or any(v in os.environ for v in _ENV_VARS):
+    if not sys.platform.startswith("linux") or os.environ.get(KEEP_VAR) == "1" or \
+            any(v in os.environ for v in _ENV_VARS):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -6,9 +6,11 @@ import pytest
 pytest.importorskip("RocketSim")
 pytest.importorskip("rlgym.rocket_league")
 
+from rlgym.rocket_league.action_parsers import RepeatAction  # noqa: E402
 from rlgym.rocket_league.sim import RocketSimEngine  # noqa: E402
 
 from dreamlab.envs.rocket import make_rocket_env  # noqa: E402
+from dreamlab.envs.rocket.actions import HeldRepeatAction  # noqa: E402
 from dreamlab.envs.rocket.engine import HeldActionEngine  # noqa: E402
 
 
@@ -30,7 +32,10 @@ def _pair(team_size: str, action: str):
     cfg = {"team_size": team_size, "action": action, "no_touch_timeout_s": 4.0}
     stock, held = make_rocket_env(cfg, seed=3), make_rocket_env(cfg, seed=3)
     assert isinstance(held.rlgym.transition_engine, HeldActionEngine)
-    stock.rlgym.transition_engine = RocketSimEngine()  # RLGym as shipped
+    assert isinstance(held.rlgym.action_parser, HeldRepeatAction)
+    # RLGym as shipped: its RepeatAction (copied rows) and RocketSimEngine.
+    stock.rlgym.action_parser = RepeatAction(held.rlgym.action_parser.parser, repeats=8)
+    stock.rlgym.transition_engine = RocketSimEngine()
     return stock, held
 
 
@@ -87,3 +92,22 @@ def test_rows_that_differ_take_the_stock_per_tick_loop() -> None:
                 np.testing.assert_array_equal(x, y)
     finally:
         stock.close(), held.close()
+
+
+@pytest.mark.parametrize("action", ["discrete", "continuous"])
+def test_held_repeat_action_gives_repeat_actions_rows_without_copies(action) -> None:
+    env = make_rocket_env({"team_size": "1v1", "action": action}, seed=0)
+    try:
+        env.reset(seed=0)
+        held = env.rlgym.action_parser
+        stock = RepeatAction(held.parser, repeats=8)
+        raw = {a: np.asarray([7]) if action == "discrete"
+               else np.linspace(-1, 1, 8, dtype=np.float32) for a in env.agents}
+        got = held.parse_actions(raw, env.state_now, {})
+        want = stock.parse_actions(raw, env.state_now, {})
+        for agent in env.agents:
+            assert got[agent].dtype == want[agent].dtype
+            np.testing.assert_array_equal(got[agent], want[agent])
+            assert got[agent].shape == (8, 8) and got[agent].strides[0] == 0
+    finally:
+        env.close()

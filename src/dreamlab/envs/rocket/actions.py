@@ -39,10 +39,28 @@ class ContinuousAction(ActionParser[AgentID, np.ndarray, np.ndarray, GameState, 
         return parsed
 
 
+class HeldRepeatAction(RepeatAction):
+    """RLGym's RepeatAction, with the repeated rows a read-only broadcast of the one row
+    instead of a copy: the same (ticks, 8) values, and HeldActionEngine (engine.py) sees
+    from the zero row stride that the action is held, without comparing rows."""
+
+    def parse_actions(self, actions: dict[AgentID, Any], state: GameState,
+                      shared_info: dict[str, Any]) -> dict[AgentID, np.ndarray]:
+        held = {}
+        for agent, action in self.parser.parse_actions(actions, state, shared_info).items():
+            if action.shape == (8,):
+                action = action[None]
+            elif action.shape != (1, 8):
+                raise ValueError(f"Expected action to have shape (8,) or (1,8), got "
+                                 f"{action.shape}")
+            held[agent] = np.broadcast_to(action, (self.repeats, 8))
+        return held
+
+
 def make_action_parser(kind: str, tick_skip: int) -> ActionParser:
     """'discrete' (LookupTableAction, 90 actions) or 'continuous', repeated tick_skip ticks."""
     inner = LookupTableAction() if kind == "discrete" else ContinuousAction()
-    return RepeatAction(inner, repeats=tick_skip)
+    return HeldRepeatAction(inner, repeats=tick_skip)
 
 
 def num_discrete_actions() -> int:

@@ -123,6 +123,18 @@ def test_early_stop_rule(tmp_path: Path, stop: StopRule) -> None:
         assert m["generations"] == 2 and "stopped_early" in m
 
 
+def test_cma_target_flag_stops_like_the_stop_rule(tmp_path: Path) -> None:
+    """--cma-target is the stop rule's target for runs outside a curriculum; a curriculum's
+    own target wins."""
+    paths = make_run(tmp_path / "flag")
+    m = run_train_controller(make_ctx(paths, cma_generations=20, eval_every=2, cma_target=1.0))
+    assert m["generations"] == 2 and "stopped_early" in m
+    paths = make_run(tmp_path / "rule")
+    m = run_train_controller(make_ctx(paths, StopRule(target_score=1e9), cma_generations=4,
+                                      eval_every=2, cma_target=1.0))
+    assert m["generations"] == 4
+
+
 def test_dream_training_with_real_finetune(tmp_path: Path) -> None:
     paths = make_run(tmp_path)
     m = run_train_controller(make_ctx(paths, train_in_dream=True, cma_generations=3,

@@ -49,10 +49,14 @@ MODE_PRESETS: dict[str, dict[str, Any]] = {
 # return of the same linear C on [z, h] reached ~470 in 30 generations (the 100-episode
 # figure is benchmarks/results/learning_cartpole_pixels.json).
 ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
+    # make run's agent (issue 10: >= 475 over 100 episodes for each of 3 seeds, <= 10 min
+    # with setup). 20 generations left seeds at 22-474; with frames drawn from the state
+    # (envs/cartpole.py) a generation costs a third as much, so CMA-ES gets up to 60,
+    # stops once 16 evaluation episodes average 495, and spends at most 5 minutes.
     ("CartPole-v1", "quick"): dict(
-        obs="pixels", vae_epochs=6, mdnrnn_epochs=20, cma_pop_size=16, cma_generations=20,
-        rollouts_per_candidate=2, eval_every=5, eval_rollouts=8, eval_episodes=20,
-        mdnrnn_hidden=128, train_in_dream=False,
+        obs="pixels", vae_epochs=6, mdnrnn_epochs=20, cma_pop_size=16, cma_generations=60,
+        rollouts_per_candidate=2, eval_every=3, eval_rollouts=16, eval_episodes=100,
+        mdnrnn_hidden=128, train_in_dream=False, cma_target=495.0, cma_max_minutes=5.0,
     ),
     ("CartPole-v1", "medium"): dict(obs="pixels"),
     ("CartPole-v1", "full"): dict(obs="pixels"),
@@ -164,6 +168,10 @@ class WorldModelConfig(RunConfig):
                                  "reward (0: never)", low=0)
     # A CPU preset can then promise its budget: training stops after the generation that
     # spends it, evaluates, and the pipeline goes on.
+    # A solved task needs no more generations: CartPole's 500 is a ceiling, and the time a
+    # seed that solves early saves is what lets a slow seed have its generations.
+    cma_target: float | None = opt(None, "stop CMA-ES once a periodic real evaluation "
+                                   "reaches this mean return (none: never)")
     cma_max_minutes: float = opt(0.0, "stop CMA-ES after this many minutes (0: no limit)",
                                  low=0)
     # With noisy returns (LunarLander's random terrain and wind) the top candidate is often

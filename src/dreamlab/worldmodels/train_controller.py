@@ -17,7 +17,7 @@ a running generator, so a resumed run scores generation g exactly as an uninterr
 would. The state is tied to the checksums of vae.pt/mdnrnn.pt and the CMA settings; if
 either changed, training starts afresh.
 
-Stop rule (ctx.stop, from a curriculum): `target_score` (stop once a real evaluation
+Stop rule (ctx.stop, from a curriculum; else --cma-target): `target_score` (stop once a real eval
 reaches it), `patience` (stop after this many generations without a better real
 evaluation), `max_iterations` (a cap on all generations, fine-tuning included).
 """
@@ -321,6 +321,8 @@ class ControllerTrainer:
             "wall_time_s": round(s.seconds, 3), "env_steps": s.env_steps,
         })
         target, patience = self.ctx.stop.target_score, self.ctx.stop.patience
+        if target is None:
+            target = cfg.cma_target
         if target is not None and mean >= target:
             s.stop_reason = f"target {target:g} reached"
         elif patience and gen - s.best_eval_gen >= patience:

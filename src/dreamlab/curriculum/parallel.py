@@ -77,8 +77,10 @@ def train_entry_isolated(remote: RemoteEntryJob) -> EntryOutcome:
     job = remote.job
     _tag_worker_logs(job.entry.env_id, remote.driver_pid)
     try:
-        if Path.cwd() != Path(remote.cwd):
-            os.chdir(remote.cwd)  # a worker process of ours; nothing else runs in it
+        # Only in a worker process of ours, where nothing else runs: inline, this is the
+        # driver (and a test session), whose working directory is not ours to move.
+        if os.getpid() != remote.driver_pid and Path.cwd() != Path(remote.cwd):
+            os.chdir(remote.cwd)
         if not (job.out_dir / STATE_NAME).exists():
             raise ConfigError(f"the curriculum dir {job.out_dir} is not visible on this "
                               "worker's node",

@@ -47,8 +47,8 @@ ALLOWED_WRITES = {
     ("data/episode_store.py", "open(self.index_path, \"ab\")"),
     ("data/episode_store.py", "open(self.index_path, \"r+b\")"),
     # imageio streams the video to a temp name and os.replace()s it into place at the end.
-    ("worldmodels/evaluate.py", "imageio.get_writer(self.tmp"),
-    ("dreamer/evaluate.py", "imageio.get_writer(tmp"),
+    # One writer serves every video (World Models, Dreamer, Rocket League).
+    ("report/video.py", "imageio.get_writer(self.tmp"),
     # the replay ring is written into a temporary directory, fsynced, then renamed into
     # place (data/replay.py ReplayBuffer.save); np.save of GBs through a bytes buffer
     # would double the RAM the buffer exists to bound.

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 from rlgym.api import AgentID, RewardFunction
 from rlgym.rocket_league.api import GameState
-from rlgym.rocket_league.common_values import CAR_MAX_SPEED, TICKS_PER_SECOND
+from rlgym.rocket_league.common_values import CAR_MAX_SPEED
 
 from dreamlab.envs.rocket.reward_weights import RewardWeights
-from dreamlab.envs.rocket.rewards import OPPONENT_GOAL, ball_speed_towards
+from dreamlab.envs.rocket.rewards import OPPONENT_GOAL, GameClock, ball_speed_towards
 
 
 class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
@@ -35,18 +35,17 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
         self.selfishness = 1 - weights.team_spirit
         self.team_coef = 1.0 - weights.opponent_weight
         self.opp_coef = weights.opponent_weight
-        self._prev_tick = 0
+        self._clock = GameClock()
 
     def reset(self, agents: list[AgentID], initial_state: GameState,
               shared_info: dict[str, Any]) -> None:
-        self._prev_tick = initial_state.tick_count
+        self._clock.reset(initial_state.tick_count)
 
     def get_rewards(self, agents: list[AgentID], state: GameState,
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
                     shared_info: dict[str, Any]) -> dict[AgentID, float]:
         w = self.w
-        dt = (state.tick_count - self._prev_tick) / TICKS_PER_SECOND
-        self._prev_tick = state.tick_count
+        dt = self._clock.elapsed(state.tick_count)
         ball = state.ball
         towards_goal = {team: ball_speed_towards(ball.position, ball.linear_velocity, goal) * dt
                         for team, goal in OPPONENT_GOAL.items()} \

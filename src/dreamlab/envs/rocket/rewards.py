@@ -38,6 +38,22 @@ OPPONENT_GOAL = {
 }
 
 
+class GameClock:
+    """Game seconds since the previous reward call, for rewards scaled per game second
+    (so a weight does not depend on the tick skip). A call before any reset counts 0 s."""
+
+    def __init__(self) -> None:
+        self._prev_tick: int | None = None
+
+    def reset(self, tick: int) -> None:
+        self._prev_tick = tick
+
+    def elapsed(self, tick: int) -> float:
+        prev = tick if self._prev_tick is None else self._prev_tick
+        self._prev_tick = tick
+        return (tick - prev) / TICKS_PER_SECOND
+
+
 class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
     """Ball speed towards the agent's opponents' goal, / BALL_MAX_SPEED, per game second.
 
@@ -48,18 +64,16 @@ class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
     """
 
     def __init__(self) -> None:
-        self._prev_tick: int | None = None
+        self._clock = GameClock()
 
     def reset(self, agents: list[AgentID], initial_state: GameState,
               shared_info: dict[str, Any]) -> None:
-        self._prev_tick = initial_state.tick_count
+        self._clock.reset(initial_state.tick_count)
 
     def get_rewards(self, agents: list[AgentID], state: GameState,
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
                     shared_info: dict[str, Any]) -> dict[AgentID, float]:
-        prev = state.tick_count if self._prev_tick is None else self._prev_tick
-        dt = (state.tick_count - prev) / TICKS_PER_SECOND
-        self._prev_tick = state.tick_count
+        dt = self._clock.elapsed(state.tick_count)
         per_team = {team: ball_speed_towards(state.ball.position, state.ball.linear_velocity,
                                              goal) * dt
                     for team, goal in OPPONENT_GOAL.items()}

@@ -36,7 +36,8 @@ CURVE_POINTS = 40  # points kept of each curve: enough to see a trend, small JSO
 
 
 def log(msg: str) -> None:
-    print(f"[rocket_learning {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+    """A progress line named after the running script (rocket_curriculum.py imports this)."""
+    print(f"[{Path(sys.argv[0]).stem} {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def load() -> list[float]:
@@ -72,15 +73,18 @@ def windowed_means(points: list[tuple[int, float]], parts: int = 5) -> list[floa
     return [round(sum(v for _, v in c) / len(c), 4) for c in chunks if c]
 
 
-def train(config: str, run_dir: Path, minutes: float) -> dict[str, Any]:
-    """Train under the time budget; returns how the trainer ended."""
+def train(config: str, run_dir: Path, minutes: float,
+          overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train under the time budget; returns how the trainer ended. `overrides` replace
+    top-level config keys (rocket_curriculum.py's --scale rewrites the stages so)."""
     from dreamlab.config.base import resolve_config
     from dreamlab.config.ppo import PPOConfig
     from dreamlab.ppo.selfplay.train import train_selfplay
     from dreamlab.runtime.stop import StopRule
 
     cfg = resolve_config(PPOConfig, yaml_path=config,
-                         overrides={"checkpoint_dir": str(run_dir), "device": "cpu"})
+                         overrides={**(overrides or {}), "checkpoint_dir": str(run_dir),
+                                    "device": "cpu"})
     log(f"training {config} into {relative(run_dir)} for at most {minutes:g} min")
     start = time.perf_counter()
     result = train_selfplay(cfg, StopRule(max_minutes=minutes))
@@ -100,6 +104,17 @@ def evaluate(run_dir: Path, episodes: int) -> dict[str, Any]:
     return result.extra
 
 
+EVAL_KEYS = ("games", "wins", "draws", "losses", "win_rate", "goals_for", "goals_against",
+             "touches_per_minute", "opponent_touches_per_minute", "mean_return",
+             "game_minutes", "wall_s")
+
+
+def per_opponent(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The report's figures of each opponent of an evaluation_results.json (or its extra)."""
+    per = evaluation.get("opponents", {})
+    return {name: {k: per[name].get(k) for k in EVAL_KEYS} for name in per}
+
+
 def summarize(run_dir: Path, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     """The run's curves, ratings and (if given, else the saved one) evaluation."""
     from dreamlab.runtime.logger import read_metrics
@@ -113,11 +128,7 @@ def summarize(run_dir: Path, evaluation: dict[str, Any] | None) -> dict[str, Any
         path = run_dir / "evaluation_results.json"
         # EvalResult.to_dict() writes the extra keys (opponents, ...) at the top level.
         evaluation = json.loads(path.read_text()) if path.exists() else {}
-    per = evaluation.get("opponents", {})
-    keys = ("games", "wins", "draws", "losses", "win_rate", "goals_for", "goals_against",
-            "touches_per_minute", "opponent_touches_per_minute", "mean_return",
-            "game_minutes", "wall_s")
-    evals = {name: {k: per[name].get(k) for k in keys} for name in per}
+    evals = per_opponent(evaluation)
     manifest_path = run_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     sps = metrics.get("perf/overall_sps", [])

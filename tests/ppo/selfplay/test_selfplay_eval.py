@@ -152,3 +152,56 @@ def test_the_run_leaves_plots_of_ratings_sps_returns_and_stages(trained) -> None
     assert {v for _, v in metrics["selfplay/stage"]} == {0.0, 1.0}  # both stages logged
     ratings = json.loads((run / "selfplay_ratings.json").read_text())
     assert ratings["history"]  # the learner's rating over training
+
+
+def test_an_older_snapshot_plays_in_its_own_stage_and_writes_elsewhere(trained, tmp_path) -> None:
+    """benchmarks/rocket_curriculum.py's use: the 1v1 stage's last learner (a pool snapshot,
+    which carries no step count but its name) plays 1v1 although the run ended in 1v2,
+    and the run's own evaluation_results.json is left as it was."""
+    run, _ = trained
+    own = run / "evaluation_results.json"
+    before = own.read_bytes() if own.exists() else None
+    snapshot = run / "checkpoints" / "pool" / "step_000000000064.pt"
+    out = tmp_path / "stage0.json"
+    result = sp_eval.evaluate_selfplay_run(run, episodes=2, opponent="random",
+                                           checkpoint=snapshot, output=out)
+    assert result.extra["team_size"] == "1v1" and result.extra["train_env_steps"] == 64
+    assert json.loads(out.read_text())["team_size"] == "1v1"
+    assert (own.read_bytes() if own.exists() else None) == before
+    # A step checkpoint of the 1v2 stage plays 1v2; a relative path is read from the run dir.
+    result = sp_eval.evaluate_selfplay_run(run, episodes=2, opponent="random",
+                                           checkpoint="checkpoints/step_000000000128.pt",
+                                           output=out)
+    assert result.extra["team_size"] == "1v2" and result.extra["train_env_steps"] == 128
+
+
+@pytest.mark.parametrize(("size", "mine", "theirs"), [("1v2", 1, 2), ("2v2", 2, 2)])
+def test_games_in_bigger_team_sizes_drive_every_car(trained, size, mine, theirs) -> None:
+    """In 1v2 and 2v2 the learner drives all its cars and the chaser all of the other
+    side's: each policy gets one observation row per car per env."""
+    import dataclasses
+
+    from dreamlab.ppo.selfplay.schedule import CurriculumStage
+    from dreamlab.runtime.checkpoint import StepCheckpointer
+    from dreamlab.runtime.rundir import load_run_config
+
+    run, _ = trained
+    cfg = load_run_config(run, PPOConfig)
+    setup = sp_eval.EvalSetup.from_checkpoint(cfg, StepCheckpointer(run / "checkpoints")
+                                              .load_latest())
+    learner, rows = setup.learner, {"learner": set(), "opponent": set()}
+
+    def spy(policy, who):
+        def act(obs):
+            rows[who].add(len(obs))
+            return policy(obs)
+        return act
+
+    setup = dataclasses.replace(
+        setup, stage=CurriculumStage(size, mine, theirs, 0), learner=spy(learner, "learner"),
+        rocket=dataclasses.replace(setup.rocket, game_timeout_s=2.0))
+    chaser = sp_eval.opponent_policy(sp_eval.Opponent("chaser", "chaser"), cfg, setup.rocket,
+                                     setup.obs_dim, seed=0)
+    out = sp_eval.play_games(setup, spy(chaser, "opponent"), 2, seed=1, num_envs=2)
+    assert len(out["games"]) == 2
+    assert rows == {"learner": {2 * mine}, "opponent": {2 * theirs}}

@@ -27,6 +27,11 @@ its games, wins/draws/losses, win rate, goals for and against and touches per mi
 the top-level `wins`, `draws`, `losses`, ... are the totals over all opponents (for one
 opponent, its own figures). `--save-videos` adds one top-down video per opponent
 (envs/rocket/video.py) of one more game, the learner as blue, in RUN_DIR/videos/.
+
+From Python, `evaluate_selfplay_run(..., checkpoint=PATH, output=PATH)` plays an older
+learner instead (a `step_*.pt` checkpoint or a pool snapshot) in the team size of the
+stage it was saved in, and writes its results elsewhere: benchmarks/rocket_curriculum.py
+evaluates each curriculum stage's last learner so without touching the run's own file.
 """
 
 from __future__ import annotations
@@ -204,13 +209,16 @@ class EvalSetup:
     obs_dim: int
 
     @classmethod
-    def from_checkpoint(cls, cfg: PPOConfig, ckpt: dict[str, Any]) -> EvalSetup:
+    def from_checkpoint(cls, cfg: PPOConfig, ckpt: dict[str, Any],
+                        source: str = "the newest checkpoint") -> EvalSetup:
+        """The stage (so the team size) is the one the curriculum had at the checkpoint's
+        step: a learner is judged in the matchup it was trained in."""
         from dreamlab.ppo.selfplay.train import selfplay_settings
 
         rocket, obs_dim = eval_env(cfg)
         sp = selfplay_settings(cfg)[1]
         trained = int(ckpt["counters"]["global_step"])
-        learner = network_policy(cfg, ckpt, obs_dim, rocket.action, "the newest checkpoint")
+        learner = network_policy(cfg, ckpt, obs_dim, rocket.action, source)
         return cls(cfg, rocket, sp.schedule().stage_at(trained), sp.learner_side, trained,
                    learner, obs_dim)
 
@@ -325,6 +333,34 @@ def record_video(setup: EvalSetup, opponent: Policy, path: Path, seed: int, titl
 
 
 # --- the command -----------------------------------------------------------------------
+_STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
+
+
+def load_learner(run_dir: Path, checkpoint: str | Path | None = None) -> dict[str, Any]:
+    """The learner to evaluate: the run's newest step checkpoint, or the given file (as
+    given, or relative to the run dir). A pool snapshot carries no counters, so its step
+    (which picks the stage it is judged in) is read from its `step_<N>.pt` name."""
+    if checkpoint is None:
+        ckpt = StepCheckpointer(RunLayout(run_dir).checkpoints).load_latest()
+        if ckpt is None:
+            raise CheckpointError(f"{run_dir} holds no self-play checkpoint",
+                                  "train first: dreamlab ppo --checkpoint-dir " + str(run_dir))
+        return ckpt
+    path = next((p for p in (Path(checkpoint), run_dir / checkpoint) if p.is_file()), None)
+    if path is None:
+        raise CheckpointError(f"no checkpoint file {checkpoint}",
+                              "pass a checkpoints/step_*.pt or checkpoints/pool/step_*.pt file")
+    state = safe_torch_load(path)
+    if isinstance(state, dict) and "counters" not in state:
+        match = _STEP_FILE.match(path.name)
+        if match is None:
+            raise CheckpointError(f"{path} carries no step count and is not named "
+                                  "step_<N>.pt", "pass a file the trainer wrote, as it "
+                                  "named it")
+        state = {**state, "counters": {"global_step": int(match.group(1))}}
+    return state
+
+
 def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: int
                         ) -> dict[str, Any]:
     """`games` games of the checkpoint's learner against random actions (the end of
@@ -342,8 +378,15 @@ def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: 
 
 def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                           save_videos: bool = False,
-                          opponent: str | Sequence[str] | None = None) -> EvalResult:
-    """`dreamlab eval RUN_DIR` on a Rocket League run: N games per opponent."""
+                          opponent: str | Sequence[str] | None = None,
+                          checkpoint: str | Path | None = None,
+                          output: str | Path | None = None) -> EvalResult:
+    """`dreamlab eval RUN_DIR` on a Rocket League run: N games per opponent.
+
+    `checkpoint` plays that file's learner instead of the newest (load_learner), in the
+    stage of its step; `output` is where the results go (default the run's
+    evaluation_results.json), so an older learner's games do not replace the run's own.
+    """
     require_rocket()
     run_dir = Path(run_dir)
     layout = RunLayout(run_dir)
@@ -356,11 +399,9 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
     policies = {o.name: opponent_policy(o, cfg, rocket, obs_dim,
                                         derive_seed(seed, "opponent", o.name))
                 for o in opponents}
-    ckpt = StepCheckpointer(layout.checkpoints).load_latest()
-    if ckpt is None:
-        raise CheckpointError(f"{run_dir} holds no self-play checkpoint",
-                              "train first: dreamlab ppo --checkpoint-dir " + str(run_dir))
-    setup = EvalSetup.from_checkpoint(cfg, ckpt)
+    ckpt = load_learner(run_dir, checkpoint)
+    setup = EvalSetup.from_checkpoint(cfg, ckpt, "the newest checkpoint" if checkpoint is None
+                                      else str(checkpoint))
     games = episodes or cfg.eval_episodes
     returns: list[float] = []
     records: list[dict[str, Any]] = []
@@ -396,5 +437,5 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                                         "goals_against", "touches_per_minute")},
                "opponents": per, "game_limit_s": setup.rocket.game_timeout_s,
                "videos": videos if save_videos else None})
-    result.write(layout.evaluation)
+    result.write(Path(output) if output is not None else layout.evaluation)
     return result

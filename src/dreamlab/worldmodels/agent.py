@@ -436,11 +436,13 @@ def default_workers(requested: int, env_info: Any) -> int:
     """Worker processes for real-env fitness. State envs step in microseconds and
     inter-process traffic dominates (notes: CartPole 84k steps/s in one process against
     8.9k over two), so they stay in-process. Pixel envs spend ~2-4 ms a step rendering,
-    which other processes can overlap, but one core is left to the parent and to whatever
-    else shares the machine: on the 2-core dev box (load ~6), CartPole pixels ran 171-178
-    steps/s in-process against 142-154 with 2 workers, so 2 cores get 1 worker."""
+    which other processes overlap: the parent only waits while they run. With CartPole
+    frames drawn from the state (envs/cartpole.py), CMA-ES on the quiet 2-core box ran
+    1,274 env steps/s with 2 workers against 815 in-process (seed 43, the same V and M).
+    (With pygame's renderer at load ~6 one worker had won, 171-178 against 142-154 steps/s:
+    a busy machine can pass --collect-workers 1.)"""
     if requested > 0:
         return requested
     if env_info.obs != "pixels":
         return 1
-    return max(1, min(4, cpu_count() - 1))
+    return max(1, min(4, cpu_count()))

@@ -41,6 +41,14 @@ def run_seed(clone: Path, seed: int, episodes: int) -> dict:
         stages = json.loads(manifest.read_text())["stages"]
         row["stages_s"] = {k: v.get("seconds") for k, v in stages.items()}
         row["pipeline_s"] = round(sum(v.get("seconds") or 0 for v in stages.values()), 1)
+        # what tells a failing seed apart before its score: V's reconstruction and how
+        # far CMA-ES got (the clone, and with it the run directory, is deleted afterwards)
+        vae = stages.get("vae", {}).get("metrics", {})
+        ctrl = stages.get("controller", {}).get("metrics", {})
+        row["vae_recon"] = vae.get("recon")
+        row["controller"] = {k: ctrl.get(k) for k in (
+            "generations", "best_eval_mean", "best_eval_generation", "workers",
+            "stopped_early")}
     evaluation = run_dir / "evaluation_results.json"
     if evaluation.exists():
         res = json.loads(evaluation.read_text())

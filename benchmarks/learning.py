@@ -12,6 +12,9 @@ subprocess, exactly as a user would, in a fresh run directory (DIR is wiped firs
 - env steps used: collected (every pass), spent by real-env fitness and periodic
   evaluations during training, and by the final evaluation; dream steps apart.
 It writes benchmarks/results/learning_PRESET.json with the exact command and machine.
+With --seeds 42,43,44 it runs the preset once per seed (each in DIR_seedS) and writes every
+seed's row plus the mean, spread and minimum over seeds: a seed reproduces a run on one CPU
+model, not on another, so the figure that travels is the spread (issue 10).
 Load on the machine inflates wall time: the 1-minute load average before and after the run
 is recorded so a reader can tell a quiet run from a busy one.
 """
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -78,23 +82,62 @@ def main() -> None:
     parser.add_argument("preset", help="name of configs/experiments/<preset>.yaml")
     parser.add_argument("--run-dir", default=None, help="default runs/learning_<preset>")
     parser.add_argument("--keep", action="store_true", help="resume DIR instead of wiping it")
+    parser.add_argument("--seeds", default=None,
+                        help="comma list: one run per seed, and the spread over them")
     parser.add_argument("extra", nargs="*", help="extra flags for dreamlab run (after --)")
     args = parser.parse_args()
     config = Path("configs") / "experiments" / f"{args.preset}.yaml"
     if not (ROOT / config).exists():
         known = sorted(p.stem for p in (ROOT / "configs" / "experiments").glob("*.yaml"))
         sys.exit(f"no preset {config}; known: {', '.join(known)}")
-    run_dir = Path(args.run_dir or Path("runs") / f"learning_{args.preset}")
-    if (ROOT / run_dir).exists() and not args.keep:
+    base_dir = Path(args.run_dir or Path("runs") / f"learning_{args.preset}")
+    if not args.seeds:
+        row = run_once(args.preset, config, base_dir, args.keep, args.extra)
+        path = save_result(f"learning_{args.preset}", row)
+        shown = {k: row.get(k) for k in ("preset", "mean_return", "std_return", "episodes",
+                                          "dream_mean_return", "wall_s", "env_steps",
+                                          "returncode")}
+        print(json.dumps(shown, indent=2))
+        print(f"wrote {path}")
+        return
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for seed in seeds:
+        run_dir = base_dir.with_name(f"{base_dir.name}_seed{seed}")
+        row = run_once(args.preset, config, run_dir, args.keep,
+                       [*args.extra, "--seed", str(seed)])
+        rows.append({"seed": seed, **row})
+        print(f"seed {seed}: {row.get('mean_return')} +- {row.get('std_return')} "
+              f"in {row['wall_s'] / 60:.1f} min", flush=True)
+    scores = [r["mean_return"] for r in rows if "mean_return" in r]
+    result: dict[str, Any] = {
+        "preset": args.preset, "benchmark_command": " ".join(["python", *sys.argv]),
+        "seeds": seeds, "runs": rows,
+        "mean_over_seeds": round(statistics.mean(scores), 1) if scores else None,
+        "std_over_seeds": round(statistics.pstdev(scores), 1) if scores else None,
+        "min_over_seeds": min(scores) if scores else None,
+        "max_wall_min": round(max(r["wall_s"] for r in rows) / 60, 2),
+        "failed_seeds": [r["seed"] for r in rows if r["returncode"] != 0],
+    }
+    path = save_result(f"learning_{args.preset}", result)
+    print(json.dumps({k: result[k] for k in ("mean_over_seeds", "std_over_seeds",
+                                             "min_over_seeds", "max_wall_min")}, indent=2))
+    print(f"wrote {path}")
+
+
+def run_once(preset: str, config: Path, run_dir: Path, keep: bool,
+             extra: list[str]) -> dict[str, Any]:
+    """One `dreamlab run` of the preset in a fresh run_dir (kept with --keep): its row."""
+    if (ROOT / run_dir).exists() and not keep:
         shutil.rmtree(ROOT / run_dir)
     cmd = ["dreamlab", "run", "--config", str(config), "--checkpoint-dir", str(run_dir),
-           *args.extra]
+           *extra]
     exe = [sys.executable, "-m", "dreamlab", *cmd[1:]]
     load_before = _load()
     t0 = time.monotonic()
     proc = subprocess.run(exe, cwd=ROOT, capture_output=True, text=True)
     wall = time.monotonic() - t0
-    row: dict[str, Any] = {"preset": args.preset, "command": " ".join(cmd),
+    row: dict[str, Any] = {"preset": preset, "command": " ".join(cmd),
                            "benchmark_command": " ".join(["python", *sys.argv]),
                            "returncode": proc.returncode, "wall_s": round(wall, 1),
                            "load_1min_before": load_before, "load_1min_after": _load()}
@@ -102,12 +145,7 @@ def main() -> None:
         row["stderr_tail"] = proc.stderr[-3000:]
     else:
         row.update(summarize(ROOT / run_dir))
-    path = save_result(f"learning_{args.preset}", row)
-    shown = {k: row.get(k) for k in ("preset", "mean_return", "std_return", "episodes",
-                                      "dream_mean_return", "wall_s", "env_steps", "returncode")}
-    print(json.dumps(shown, indent=2))
-    print(f"wrote {path}")
-
+    return row
 
 if __name__ == "__main__":
     main()

@@ -120,3 +120,23 @@ def test_standardised_inputs_equal_a_controller_on_standardised_features() -> No
     assert back == spec
     with pytest.raises(ValueError):
         ControllerSpec(5, "discrete", 4, z_dim=3, z_mean=(0.0,), z_std=(1.0,))
+
+
+def test_standardised_h_equals_a_controller_on_standardised_h() -> None:
+    h_mean, h_std = (0.4, -0.2), (0.2, 0.05)
+    spec = ControllerSpec(3 + 2, "discrete", 2, z_dim=3, h_mean=h_mean, h_std=h_std)
+    plain = ControllerSpec(3 + 2, "discrete", 2)
+    g = torch.Generator().manual_seed(2)
+    params = torch.randn(4, spec.num_params, generator=g)
+    feats = torch.randn(4, 5, generator=g)
+    manual = feats.clone()
+    manual[:, 3:] = (feats[:, 3:] - torch.tensor(h_mean)) / torch.tensor(h_std)
+    torch.testing.assert_close(controller_logits(params, feats, spec),
+                               controller_logits(params, manual, plain))
+    _, back, _ = controller_from_checkpoint(controller_checkpoint(params[0], spec, 0.0, 1))
+    assert back == spec
+    for bad in (dict(h_mean=(0.0,), h_std=(1.0,)),  # one entry for two h units
+                dict(h_mean=h_mean, h_std=(1.0, 0.0)),  # a zero std
+                dict(h_mean=h_mean, h_std=h_std, z_only=True)):  # a C that never reads h
+        with pytest.raises(ValueError):
+            ControllerSpec(5, "discrete", 2, z_dim=3, **bad)

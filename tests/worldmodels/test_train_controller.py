@@ -169,6 +169,15 @@ def test_eval_point_mean_scores_the_cma_mean_and_z_only_keeps_c_small(tmp_path: 
     assert m["best_eval_mean"] > 50  # a linear C on CartPole's state balances quickly
 
 
+def test_standardize_h_reads_m_hidden_state_moments(tmp_path: Path) -> None:
+    paths = make_run(tmp_path)
+    run_train_controller(make_ctx(paths, cma_generations=2, eval_every=2, eval_rollouts=2,
+                                  max_episode_steps=50, standardize_h=True))
+    _, spec, _ = load_controller(paths.controller)
+    assert not spec.z_mean and len(spec.h_mean) == len(spec.h_std) == spec.input_dim - 4
+    assert min(spec.h_std) > 0 and max(abs(m) for m in spec.h_mean) > 0
+
+
 def test_training_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:
     """A stage that switched the global backend to Agg made every later `--visualize`
     window fail silently ("FigureCanvasAgg is non-interactive"), issue 10."""

@@ -189,6 +189,8 @@ class WorldModelConfig(RunConfig):
     # CMA-ES starts isotropic, so badly scaled inputs cost it many generations.
     standardize_z: bool = opt(False, "C reads z standardised by the collected episodes' mean "
                               "and std")
+    standardize_h: bool = opt(False, "C reads M's h standardised by its mean and std over "
+                              "the collected episodes")
 
     def check(self) -> None:
         self.stages()  # raises on unknown names

@@ -39,6 +39,10 @@ class ControllerSpec:
         standardisation, as ARS and ES practice do). CMA-ES starts isotropic, so inputs of
         very different scales (LunarLander's bounds make velocities ~0.1 and leg contacts
         +-1) leave it searching a badly conditioned space for many generations.
+    h_mean, h_std: the same for h, M's hidden state (read only when C reads h). On CartPole
+        from pixels V's mean has per-dim std 0.1-1.2 while h's is ~0.2 around offsets of
+        ~0.4, so the velocity that only h carries needs weights CMA-ES's 0.1 steps take
+        many generations to grow; standardising z alone made that worse.
     """
 
     input_dim: int
@@ -51,6 +55,8 @@ class ControllerSpec:
     z_only: bool = False
     z_mean: tuple[float, ...] = ()
     z_std: tuple[float, ...] = ()
+    h_mean: tuple[float, ...] = ()
+    h_std: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action_kind not in ("discrete", "continuous"):
@@ -68,6 +74,12 @@ class ControllerSpec:
             and min(self.z_std) > 0
         ):
             raise ValueError(f"z_mean and z_std need z_dim entries, std > 0: {self}")
+        if (self.h_mean or self.h_std) and not (
+            len(self.h_mean) == len(self.h_std) == self.input_dim - self.z_dim >= 1
+            and min(self.h_std) > 0 and not self.z_only
+        ):
+            raise ValueError(f"h_mean and h_std need input_dim - z_dim entries, std > 0, "
+                             f"and a C that reads h: {self}")
 
     @property
     def read_dim(self) -> int:
@@ -101,12 +113,15 @@ class ControllerSpec:
             z_only=bool(d.get("z_only", False)),
             z_mean=tuple(float(v) for v in d.get("z_mean", ())),
             z_std=tuple(float(v) for v in d.get("z_std", ())),
+            h_mean=tuple(float(v) for v in d.get("h_mean", ())),
+            h_std=tuple(float(v) for v in d.get("h_std", ())),
         )
 
     @classmethod
     def for_action(cls, action: Any, z_dim: int, h_dim: int, hidden: int = 0,
                    z_only: bool = False, z_mean: tuple[float, ...] = (),
-                   z_std: tuple[float, ...] = ()) -> ControllerSpec:
+                   z_std: tuple[float, ...] = (), h_mean: tuple[float, ...] = (),
+                   h_std: tuple[float, ...] = ()) -> ControllerSpec:
         """Spec for an env's action interface (anything with kind, n, low, high, such as
         dreamlab.envs.ActionSpec; duck-typed so that models never imports envs)."""
         return cls(
@@ -120,6 +135,8 @@ class ControllerSpec:
             z_only=z_only,
             z_mean=tuple(z_mean),
             z_std=tuple(z_std),
+            h_mean=tuple(h_mean),
+            h_std=tuple(h_std),
         )
 
 
@@ -153,6 +170,11 @@ def controller_logits(params: torch.Tensor, features: torch.Tensor,
         mean = torch.tensor(spec.z_mean, dtype=x.dtype, device=x.device)
         std = torch.tensor(spec.z_std, dtype=x.dtype, device=x.device)
         x = torch.cat([(x[:, :k] - mean) / std, x[:, k:]], dim=1)
+    if spec.h_mean:
+        k = spec.z_dim
+        mean = torch.tensor(spec.h_mean, dtype=x.dtype, device=x.device)
+        std = torch.tensor(spec.h_std, dtype=x.dtype, device=x.device)
+        x = torch.cat([x[:, :k], (x[:, k:] - mean) / std], dim=1)
     for k in range(0, len(parts), 2):
         x = torch.einsum("ni,nio->no", x, parts[k]) + parts[k + 1]
         if k + 2 < len(parts):

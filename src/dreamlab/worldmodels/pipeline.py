@@ -132,10 +132,11 @@ def stage_table() -> dict[str, Stage]:
                       "dream_max_steps", "done_threshold", "eval_every", "eval_rollouts",
                       "real_finetune_s", "controller_hidden", "controller_inputs",
                       "fitness_max_steps", "no_progress_steps", "cma_max_minutes",
-                      "eval_point", "standardize_z", "cma_target"),
+                      "eval_point", "standardize_z", "standardize_h", "cma_target"),
               late_fields={"controller_inputs": "zh", "fitness_max_steps": 0,
                            "no_progress_steps": 0, "cma_max_minutes": 0.0, "cma_target": None,
-                           "eval_point": "best", "standardize_z": False},
+                           "eval_point": "best", "standardize_z": False,
+                           "standardize_h": False},
               scratch=lambda c: [c.paths.cma_state,
                                  *c.paths.snapshots.glob(f"{c.snapshot_prefix}gen_*.json")]),
         # eval loads V and M beside C, so a truncated vae.pt/mdnrnn.pt is caught up front

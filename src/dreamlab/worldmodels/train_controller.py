@@ -112,6 +112,29 @@ def latent_moments(ctx: StageContext, max_episodes: int = 500) -> tuple[tuple[fl
     return tuple(z.mean(axis=0).tolist()), tuple(std.tolist())
 
 
+@torch.no_grad()
+def hidden_moments(ctx: StageContext, mdnrnn: Any, max_episodes: int = 500,
+                   ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-dim mean and std of h, M's hidden state, as M runs over the latent store's
+    episodes (V's mean and the actions taken, as M was trained), for C's input
+    standardisation (ControllerSpec.h_mean)."""
+    store = ctx.open_store(ctx.paths.latents, "encode", "latent store")
+    device = next(mdnrnn.parameters()).device
+    hs = []
+    for i in range(min(len(store), max_episodes)):
+        ep = store.load(i, keys=["mu", "actions"])
+        steps = len(ep["actions"])
+        if steps == 0:
+            continue
+        z = torch.as_tensor(ep["mu"][:steps], dtype=torch.float32, device=device)
+        a = torch.as_tensor(ep["actions"], dtype=torch.float32, device=device)
+        out, _ = mdnrnn.lstm(torch.cat([z, a.reshape(steps, -1)], dim=-1)[None])
+        hs.append(out[0].double().cpu().numpy())
+    h = np.concatenate(hs)
+    std = np.maximum(h.std(axis=0), 1e-3)  # a constant unit stays (almost) unscaled
+    return tuple(h.mean(axis=0).tolist()), tuple(std.tolist())
+
+
 class ControllerTrainer:
     """Holds what one run of the stage needs: V/M, the spec, the evaluators, the state."""
 
@@ -128,10 +151,14 @@ class ControllerTrainer:
         vae_path = ctx.paths.vae if ctx.uses_vae else None
         _, self.mdnrnn = load_world_model(vae_path, ctx.paths.mdnrnn, self.device)
         z_mean, z_std = latent_moments(ctx) if cfg.standardize_z else ((), ())
+        reads_h = cfg.controller_inputs != "z"
+        h_mean, h_std = (hidden_moments(ctx, self.mdnrnn) if cfg.standardize_h and reads_h
+                         else ((), ()))
         self.spec = ControllerSpec.for_action(ctx.env_info.action, self.mdnrnn.z_dim,
                                               self.mdnrnn.hidden, cfg.controller_hidden,
                                               z_only=cfg.controller_inputs == "z",
-                                              z_mean=z_mean, z_std=z_std)
+                                              z_mean=z_mean, z_std=z_std,
+                                              h_mean=h_mean, h_std=h_std)
         self.workers = default_workers(cfg.collect_workers, ctx.env_info)
         self.setup = PolicySetup(
             env_info=ctx.env_info, spec=self.spec, mdnrnn_path=str(ctx.paths.mdnrnn),

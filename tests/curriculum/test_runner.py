@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dreamlab.config.worldmodels import ENV_PRESETS
 from dreamlab.curriculum.runner import (
     CurriculumOptions,
     build_env_config,
@@ -114,7 +115,8 @@ def test_env_config_precedence_and_flag_mapping(tmp_path) -> None:
     assert stop.patience == 30
     cfg, stop = build_env_config(EnvEntry("CartPole-v1", 475.0), CurriculumOptions(),
                                  tmp_path / "r")
-    assert stop.max_iterations == 0 and cfg.cma_generations == 60  # the env preset
+    preset = ENV_PRESETS[("CartPole-v1", "quick")]["cma_generations"]
+    assert stop.max_iterations == 0 and cfg.cma_generations == preset  # the env preset
 
 
 def test_bad_curriculum_flags_are_config_errors() -> None:

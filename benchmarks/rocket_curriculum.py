@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import logging
 import math
 import os
 import sys
@@ -41,12 +40,13 @@ from rocket_learning import (  # noqa: E402
     log,
     per_opponent,
     relative,
+    start,
     summarize,
     thin,
     train,
 )
 
-from _common import REPO, RESULTS, cpu_model, git_head, save_result  # noqa: E402
+from _common import RESULTS, cpu_model, git_head, save_result  # noqa: E402
 
 CONFIG = "configs/experiments/ppo_rocket_curriculum.yaml"
 RUN_DIR = "runs/rocket_curriculum"
@@ -344,22 +344,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.scale <= 0:
         parser.error("--scale must be > 0")
-    # The trainer's progress lines (step, stage, W/D/L, rating, SPS) go to the log file.
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-
-    load_before = load()
-    os.chdir(REPO)  # run dirs stay relative to the repo, in config.yaml too
-    run_dir = Path(args.summarize or args.run_dir)
-    config_text = Path(args.config).read_text() if args.summarize is None else None
+    load_before, run_dir, config_text = start(args)
     trained: dict[str, Any] = {}
     if args.summarize is None:
-        if (run_dir / "manifest.json").exists():
-            log(
-                f"{relative(run_dir)} exists: training resumes it (the time budget counts "
-                "the time it already ran)"
-            )
         overrides = scaled_overrides(args.config, args.scale) if args.scale != 1.0 else None
         trained = train(args.config, run_dir, args.minutes, overrides)
     load_after_train = load()

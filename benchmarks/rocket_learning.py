@@ -170,6 +170,23 @@ def summarize(run_dir: Path, evaluation: dict[str, Any] | None) -> dict[str, Any
     return out
 
 
+def start(args: argparse.Namespace) -> tuple[list[float], Path, str | None]:
+    """What this script and rocket_curriculum.py do first: log setup, the load before,
+    the run dir (relative to the repo, as the run's config.yaml stores it) and the config's
+    text, read now because the file may be edited while a long run trains."""
+    # The trainer's progress lines (step, stage, W/D/L, rating, SPS) go to the log file.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    load_before = load()
+    os.chdir(REPO)
+    run_dir = Path(args.summarize or args.run_dir)
+    config_text = Path(args.config).read_text() if args.summarize is None else None
+    if args.summarize is None and (run_dir / "manifest.json").exists():
+        log(f"{relative(run_dir)} exists: training resumes it (the time budget counts the "
+            "time it already ran)")
+    return load_before, run_dir, config_text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=CONFIG)
@@ -184,20 +201,9 @@ def main() -> None:
     parser.add_argument("--name", default="rocket_learning", help="results file name")
     parser.add_argument("--note", default=None, help="a sentence stored in the JSON's settings")
     args = parser.parse_args()
-    # The trainer's progress lines (step, W/D/L, return, rating, SPS) go to the log file.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
-
-    load_before = load()
-    os.chdir(REPO)  # run dirs stay relative to the repo, in config.yaml too
-    run_dir = Path(args.summarize or args.run_dir)
-    # Read now: the file may be edited while an hour-long run trains.
-    config_text = Path(args.config).read_text() if args.summarize is None else None
+    load_before, run_dir, config_text = start(args)
     trained: dict[str, Any] = {}
     if args.summarize is None:
-        if (run_dir / "manifest.json").exists():
-            log(f"{relative(run_dir)} exists: training resumes it (the time budget "
-                "counts the time it already ran)")
         trained = train(args.config, run_dir, args.minutes)
     load_after_train = load()
     evaluation = None if args.no_eval else evaluate(run_dir, args.episodes)

@@ -165,16 +165,13 @@ def controller_logits(params: torch.Tensor, features: torch.Tensor,
         )
     parts = _unpack(params.to(features.dtype), spec)
     x = features[:, :spec.read_dim]
-    if spec.z_mean:
-        k = spec.z_dim
-        mean = torch.tensor(spec.z_mean, dtype=x.dtype, device=x.device)
-        std = torch.tensor(spec.z_std, dtype=x.dtype, device=x.device)
-        x = torch.cat([(x[:, :k] - mean) / std, x[:, k:]], dim=1)
-    if spec.h_mean:
-        k = spec.z_dim
-        mean = torch.tensor(spec.h_mean, dtype=x.dtype, device=x.device)
-        std = torch.tensor(spec.h_std, dtype=x.dtype, device=x.device)
-        x = torch.cat([x[:, :k], (x[:, k:] - mean) / std], dim=1)
+    if spec.z_mean or spec.h_mean:
+        # one affine map over [z, h]; a part without moments passes through (x - 0) / 1
+        h_dim = spec.read_dim - spec.z_dim
+        mean = (spec.z_mean or (0.0,) * spec.z_dim) + (spec.h_mean or (0.0,) * h_dim)
+        std = (spec.z_std or (1.0,) * spec.z_dim) + (spec.h_std or (1.0,) * h_dim)
+        x = (x - torch.tensor(mean, dtype=x.dtype, device=x.device)) / torch.tensor(
+            std, dtype=x.dtype, device=x.device)
     for k in range(0, len(parts), 2):
         x = torch.einsum("ni,nio->no", x, parts[k]) + parts[k + 1]
         if k + 2 < len(parts):

@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,15 @@ def save_result(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def spread_over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean, spread and minimum of the seeds' mean_return (runs that failed have none):
+    a seed reproduces a run on one CPU model only, so the spread is the figure that travels.
+    One seed has no spread (None, not 0)."""
+    scores = [r["mean_return"] for r in rows if "mean_return" in r]
+    return {
+        "mean_over_seeds": round(statistics.mean(scores), 1) if scores else None,
+        "std_over_seeds": round(statistics.pstdev(scores), 1) if len(scores) > 1 else None,
+        "min_over_seeds": min(scores) if scores else None,
+    }

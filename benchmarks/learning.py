@@ -25,14 +25,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import save_result
+from _common import save_result, spread_over_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_EPISODES = 100
@@ -109,13 +108,9 @@ def main() -> None:
         rows.append({"seed": seed, **row})
         print(f"seed {seed}: {row.get('mean_return')} +- {row.get('std_return')} "
               f"in {row['wall_s'] / 60:.1f} min", flush=True)
-    scores = [r["mean_return"] for r in rows if "mean_return" in r]
     result: dict[str, Any] = {
         "preset": args.preset, "benchmark_command": " ".join(["python", *sys.argv]),
-        "seeds": seeds, "runs": rows,
-        "mean_over_seeds": round(statistics.mean(scores), 1) if scores else None,
-        "std_over_seeds": round(statistics.pstdev(scores), 1) if scores else None,
-        "min_over_seeds": min(scores) if scores else None,
+        "seeds": seeds, "runs": rows, **spread_over_seeds(rows),
         "max_wall_min": round(max(r["wall_s"] for r in rows) / 60, 2),
         "failed_seeds": [r["seed"] for r in rows if r["returncode"] != 0],
     }
@@ -146,6 +141,7 @@ def run_once(preset: str, config: Path, run_dir: Path, keep: bool,
     else:
         row.update(summarize(ROOT / run_dir))
     return row
+
 
 if __name__ == "__main__":
     main()

@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from _common import save_result
+from _common import save_result, spread_over_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,14 +72,12 @@ def main() -> None:
             row["includes_setup"] = i == 0
             print(json.dumps(row, indent=2), flush=True)
             rows.append(row)
-    means = [r["mean_return"] for r in rows if "mean_return" in r]
+    spread = spread_over_seeds(rows)
     result = {
         "target_wall_min": 10, "target_mean_return": 475, "eval_episodes": args.eval_episodes,
-        "runs": rows,
-        "mean_over_seeds": round(statistics.mean(means), 1) if means else None,
-        "std_over_seeds": round(statistics.pstdev(means), 1) if len(means) > 1 else None,
-        "min_over_seeds": min(means) if means else None,
-        "every_seed_reaches_target": bool(means) and min(means) >= 475,
+        "runs": rows, **spread,
+        "every_seed_reaches_target": (spread["min_over_seeds"] is not None
+                                      and spread["min_over_seeds"] >= 475),
         "max_wall_min": max(r["wall_min"] for r in rows),
     }
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))

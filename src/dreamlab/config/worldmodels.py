@@ -54,13 +54,13 @@ ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     # (envs/cartpole.py) a generation costs a third as much, so CMA-ES runs until 16
     # evaluation episodes average 495 or 5 minutes are spent (the 500-generation cap is
     # out of reach: a 100 cap stopped seed 42 after 183 s, at 195).
-    # V: its reconstruction sits on a plateau (~90: the mean pole) until ~700-900 updates,
-    # whatever the batch (16, 32 or 64 measured on seed 43), then falls to ~5 once the
-    # pole's angle is in z. 6 epochs at batch 64 (470 updates) stopped on the plateau for
-    # 2 seeds of 3, and CMA-ES found nothing on that z; 5 epochs at batch 16 (~1,560
-    # updates) clear it in about the same time. The periodic evaluation scores CMA-ES's
-    # mean, not the generation's luckiest sample: on seed 43 the same V and M gave 470.9
-    # with the best sample and 489.6 with the mean over 100 episodes.
+    # V: in one-off experiments on seed 43 (no benchmark JSON), its reconstruction sat on
+    # a plateau (the mean pole) for several hundred updates whatever the batch (16, 32,
+    # 64), then fell once the pole's angle was in z. 6 epochs at batch 64 stopped on the
+    # plateau for 2 seeds of 3 (make_run.json's history), and CMA-ES found nothing on that
+    # z; 5 epochs at batch 16 (~1,560 updates) clear it in about the same time (vae_recon
+    # in make_run.json). The periodic evaluation scores CMA-ES's mean, not the
+    # generation's luckiest sample, which scored lower in the same one-off experiments.
     ("CartPole-v1", "quick"): dict(
         obs="pixels", vae_epochs=5, vae_batch=16, mdnrnn_epochs=20, cma_pop_size=16,
         cma_generations=500, rollouts_per_candidate=2, eval_every=3, eval_rollouts=16,

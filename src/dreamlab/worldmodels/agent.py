@@ -438,9 +438,9 @@ def default_workers(requested: int, env_info: Any) -> int:
     8.9k over two), so they stay in-process. Pixel envs spend ~2-4 ms a step rendering,
     which other processes overlap: the parent only waits while they run. With CartPole
     frames drawn from the state (envs/cartpole.py), CMA-ES on the quiet 2-core box ran
-    1,274 env steps/s with 2 workers against 815 in-process (seed 43, the same V and M).
-    (With pygame's renderer at load ~6 one worker had won, 171-178 against 142-154 steps/s:
-    a busy machine can pass --collect-workers 1.)"""
+    about 1.5x the env steps/s with 2 workers than in-process in a one-off comparison
+    (seed 43, the same V and M; no benchmark JSON). With pygame's renderer at load ~6 one
+    worker had won (notes), so a busy machine can pass --collect-workers 1."""
     if requested > 0:
         return requested
     if env_info.obs != "pixels":

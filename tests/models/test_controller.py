@@ -140,3 +140,26 @@ def test_standardised_h_equals_a_controller_on_standardised_h() -> None:
                 dict(h_mean=h_mean, h_std=h_std, z_only=True)):  # a C that never reads h
         with pytest.raises(ValueError):
             ControllerSpec(5, "discrete", 2, z_dim=3, **bad)
+
+
+@pytest.mark.parametrize("hidden", [0, 4])
+def test_single_logit_picks_what_two_logits_with_its_difference_pick(hidden: int) -> None:
+    one = ControllerSpec(5, "discrete", 2, hidden=hidden, single_logit=True)
+    two = ControllerSpec(5, "discrete", 2, hidden=hidden)
+    out_in = 5 if hidden == 0 else hidden  # the fan-in of the output layer
+    assert two.num_params - one.num_params == out_in + 1  # half the output layer
+    g = torch.Generator().manual_seed(3)
+    params = torch.randn(64, one.num_params, generator=g)
+    feats = torch.randn(64, 5, generator=g)
+    # the two-logit C whose action-1 row is the single logit's and whose action-0 row is 0
+    head = one.num_params - (out_in + 1)
+    w, b = params[:, head:head + out_in], params[:, head + out_in:]
+    twin = torch.cat([params[:, :head], torch.stack([torch.zeros_like(w), w], 2)
+                      .reshape(64, -1), torch.zeros_like(b), b], 1)
+    a = controller_act(params, feats, one)
+    assert a.dtype == torch.long and 0 < a.sum() < 64  # both actions occur
+    assert torch.equal(a, controller_act(twin, feats, two))
+    _, back, _ = controller_from_checkpoint(controller_checkpoint(params[0], one, 0.0, 1))
+    assert back == one
+    with pytest.raises(ValueError):
+        ControllerSpec(5, "discrete", 3, single_logit=True)

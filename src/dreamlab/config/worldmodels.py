@@ -192,6 +192,10 @@ class WorldModelConfig(RunConfig):
                               "and std")
     standardize_h: bool = opt(False, "C reads M's h standardised by its mean and std over "
                               "the collected episodes")
+    # argmax over two logits depends only on their difference (models/controller.py)
+    single_logit: bool = opt(False, "for two discrete actions, C outputs one number whose "
+                             "sign picks the action: the same policies as the paper's one "
+                             "output per action, in half the weights")
 
     def check(self) -> None:
         self.stages()  # raises on unknown names

@@ -43,6 +43,10 @@ class ControllerSpec:
         from pixels h's units moved far less than z's around sizeable offsets (one run
         inspected by hand), so the velocity that only h carries needs weights CMA-ES's
         0.1 steps take many generations to grow.
+    single_logit: with two discrete actions, C outputs one number and its sign picks the
+        action. The argmax of two logits depends only on their difference, so the paper's
+        one-row-per-action C gives CMA-ES a second, neutral copy of every weight to search:
+        the same policies in twice the dimensions.
     """
 
     input_dim: int
@@ -57,6 +61,7 @@ class ControllerSpec:
     z_std: tuple[float, ...] = ()
     h_mean: tuple[float, ...] = ()
     h_std: tuple[float, ...] = ()
+    single_logit: bool = False
 
     def __post_init__(self) -> None:
         if self.action_kind not in ("discrete", "continuous"):
@@ -80,6 +85,8 @@ class ControllerSpec:
         ):
             raise ValueError(f"h_mean and h_std need input_dim - z_dim entries, std > 0, "
                              f"and a C that reads h: {self}")
+        if self.single_logit and (self.action_kind, self.action_dim) != ("discrete", 2):
+            raise ValueError(f"single_logit needs two discrete actions: {self}")
 
     @property
     def read_dim(self) -> int:
@@ -87,12 +94,17 @@ class ControllerSpec:
         return self.z_dim if self.z_only else self.input_dim
 
     @property
+    def out_dim(self) -> int:
+        """How many numbers C outputs: one per action, or one for a single_logit C."""
+        return 1 if self.single_logit else self.action_dim
+
+    @property
     def num_params(self) -> int:
         """Length of the flat parameter vector that CMA-ES searches over."""
         if self.hidden == 0:
-            return self.read_dim * self.action_dim + self.action_dim
+            return self.read_dim * self.out_dim + self.out_dim
         return (self.read_dim * self.hidden + self.hidden
-                + self.hidden * self.action_dim + self.action_dim)
+                + self.hidden * self.out_dim + self.out_dim)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -115,13 +127,15 @@ class ControllerSpec:
             z_std=tuple(float(v) for v in d.get("z_std", ())),
             h_mean=tuple(float(v) for v in d.get("h_mean", ())),
             h_std=tuple(float(v) for v in d.get("h_std", ())),
+            single_logit=bool(d.get("single_logit", False)),
         )
 
     @classmethod
     def for_action(cls, action: Any, z_dim: int, h_dim: int, hidden: int = 0,
                    z_only: bool = False, z_mean: tuple[float, ...] = (),
                    z_std: tuple[float, ...] = (), h_mean: tuple[float, ...] = (),
-                   h_std: tuple[float, ...] = ()) -> ControllerSpec:
+                   h_std: tuple[float, ...] = (),
+                   single_logit: bool = False) -> ControllerSpec:
         """Spec for an env's action interface (anything with kind, n, low, high, such as
         dreamlab.envs.ActionSpec; duck-typed so that models never imports envs)."""
         return cls(
@@ -137,6 +151,7 @@ class ControllerSpec:
             z_std=tuple(z_std),
             h_mean=tuple(h_mean),
             h_std=tuple(h_std),
+            single_logit=single_logit,
         )
 
 
@@ -145,8 +160,8 @@ def _unpack(params: torch.Tensor, spec: ControllerSpec) -> list[torch.Tensor]:
     if params.ndim != 2 or params.shape[1] != spec.num_params:
         raise ValueError(f"params must be (N, {spec.num_params}), got {tuple(params.shape)}")
     n = params.shape[0]
-    sizes = [(spec.read_dim, spec.action_dim)] if spec.hidden == 0 else [
-        (spec.read_dim, spec.hidden), (spec.hidden, spec.action_dim)]
+    sizes = [(spec.read_dim, spec.out_dim)] if spec.hidden == 0 else [
+        (spec.read_dim, spec.hidden), (spec.hidden, spec.out_dim)]
     out, i = [], 0
     for fan_in, fan_out in sizes:
         out.append(params[:, i:i + fan_in * fan_out].reshape(n, fan_in, fan_out))
@@ -158,7 +173,7 @@ def _unpack(params: torch.Tensor, spec: ControllerSpec) -> list[torch.Tensor]:
 
 def controller_logits(params: torch.Tensor, features: torch.Tensor,
                       spec: ControllerSpec) -> torch.Tensor:
-    """Raw outputs (N, action_dim) of N controllers, row n applied with its own params."""
+    """Raw outputs (N, out_dim) of N controllers, row n applied with its own params."""
     if features.shape != (params.shape[0], spec.input_dim):
         raise ValueError(
             f"features must be ({params.shape[0]}, {spec.input_dim}), got {tuple(features.shape)}"
@@ -183,11 +198,14 @@ def controller_act(params: torch.Tensor, features: torch.Tensor,
                    spec: ControllerSpec) -> torch.Tensor:
     """Actions of N controllers on N feature rows [z, h] (paper eq. in section 2.3).
 
-    Discrete: (N,) long, the argmax of the logits (deterministic, so a candidate's fitness
-    varies only with the env, not with action sampling). Continuous: (N, action_dim) float,
+    Discrete: (N,) long, the argmax of the logits, or for a single_logit C action 1 where
+    its output is positive (deterministic, so a candidate's fitness varies only with the
+    env, not with action sampling). Continuous: (N, action_dim) float,
     tanh squashed and mapped onto [low, high].
     """
     y = controller_logits(params, features, spec)
+    if spec.single_logit:
+        return (y[:, 0] > 0).long()
     if spec.action_kind == "discrete":
         return y.argmax(dim=1)
     low = torch.tensor(spec.low, dtype=y.dtype, device=y.device)

@@ -12,6 +12,7 @@ import torch
 from dreamlab.config import WorldModelConfig
 from dreamlab.data import EpisodeStore, make_latent_episode
 from dreamlab.envs import env_info
+from dreamlab.errors import ConfigError
 from dreamlab.models.mdnrnn import MDNRNN
 from dreamlab.runtime.atomic import atomic_torch_save, safe_torch_load
 from dreamlab.runtime.device import setup_device
@@ -176,6 +177,20 @@ def test_standardize_h_reads_m_hidden_state_moments(tmp_path: Path) -> None:
     _, spec, _ = load_controller(paths.controller)
     assert not spec.z_mean and len(spec.h_mean) == len(spec.h_std) == spec.input_dim - 4
     assert min(spec.h_std) > 0 and max(abs(m) for m in spec.h_mean) > 0
+
+
+def test_single_logit_c_learns_cartpole_and_needs_two_actions(tmp_path: Path) -> None:
+    paths = make_run(tmp_path)
+    m = run_train_controller(make_ctx(paths, cma_generations=10, eval_rollouts=8,
+                                      max_episode_steps=200, single_logit=True))
+    _, spec, _ = load_controller(paths.controller)
+    assert spec.single_logit and spec.num_params == (4 + 4) + 1
+    assert m["best_eval_mean"] > 100  # as the two-logit C above (seeds 1-3, 7: 187-200)
+    ctx = make_ctx(RunPaths(tmp_path / "wide"), single_logit=True)
+    ctx.env_info = env_info("Acrobot-v1", obs="state")  # three actions
+    make_run(ctx.paths.root)
+    with pytest.raises(ConfigError, match="two discrete actions"):
+        run_train_controller(ctx)
 
 
 def test_training_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ TINY_FLAGS = [
 ]
 
 # Fields of evaluation_results.json that measure time, not behaviour.
-TIMING_KEYS = ("seconds", "env_steps_per_s")
+TIMING_KEYS = ("seconds", "env_steps_per_s", "wall_s")
 
 # Run `dreamlab.cli.main` with a patch applied first (a missing extra, a full disk): the
 # benchmark cannot monkeypatch a subprocess any other way.
@@ -417,7 +417,7 @@ def bad_input_cases(ref_dir: Path, tmp: Path) -> list[dict[str, Any]]:
         dict(name="unknown --stage", argv=flags("--stage", "train"), frag="unknown stage"),
         dict(name="unknown --mode", argv=flags("--mode", "fast"), frag="--mode"),
         dict(name="--resume of a dir that is not a run", argv=lambda run: [
-            "run", "--resume", str(tmp / "no_such_run")], frag="no config.yaml"),
+            "run", "--resume", str(tmp / "no_such_run")], frag="no such run directory"),
         dict(name="missing mdnrnn.pt", argv=resume(*ce), copy=True,
              setup=lambda run: (run / "mdnrnn.pt").unlink(), frag="mdnrnn.pt is missing"),
         dict(name="truncated mdnrnn.pt", argv=resume(*ce), copy=True,

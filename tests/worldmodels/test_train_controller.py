@@ -21,6 +21,7 @@ from dreamlab.runtime.stop import StopRule
 from dreamlab.worldmodels.agent import load_controller
 from dreamlab.worldmodels.cmaes import CMAES
 from dreamlab.worldmodels.context import RunPaths, StageContext
+from dreamlab.worldmodels.pipeline import Pipeline
 from dreamlab.worldmodels.train_controller import STATE_FILE, run_train_controller
 
 INFO = env_info("CartPole-v1", obs="state")
@@ -186,11 +187,12 @@ def test_single_logit_c_learns_cartpole_and_needs_two_actions(tmp_path: Path) ->
     _, spec, _ = load_controller(paths.controller)
     assert spec.single_logit and spec.num_params == (4 + 4) + 1
     assert m["best_eval_mean"] > 100  # as the two-logit C above (seeds 1-3, 7: 187-200)
-    ctx = make_ctx(RunPaths(tmp_path / "wide"), single_logit=True)
-    ctx.env_info = env_info("Acrobot-v1", obs="state")  # three actions
-    make_run(ctx.paths.root)
+    # three actions: refused before any stage runs or anything is written
+    wide = WorldModelConfig(env="Acrobot-v1", obs="state", single_logit=True,
+                            checkpoint_dir=str(tmp_path / "wide"))
     with pytest.raises(ConfigError, match="two discrete actions"):
-        run_train_controller(ctx)
+        Pipeline(wide).preflight()
+    assert not (tmp_path / "wide").exists()
 
 
 def test_training_leaves_the_matplotlib_backend_alone(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from dreamlab.config import STAGES, WorldModelConfig, config_hash_fields
-from dreamlab.errors import IncompatibleRunError
+from dreamlab.errors import ConfigError, IncompatibleRunError
 from dreamlab.runtime.atomic import atomic_write_bytes, atomic_write_text
 from dreamlab.runtime.device import DeviceSetup, setup_device, torch_threads
 from dreamlab.runtime.logger import RunLogger
@@ -206,6 +206,10 @@ class Pipeline:
     def preflight(self) -> None:
         """Refuse an incompatible run dir, or inputs that the selected stages read but do not
         rebuild, before anything is printed or written: a bad --resume DIR is one line."""
+        action = self.info.action
+        if self.cfg.single_logit and (action.kind, int(action.n)) != ("discrete", 2):
+            raise ConfigError(f"--single-logit needs two discrete actions; {self.cfg.env} "
+                              f"has {action.n} {action.kind} action(s)")
         if not (self.paths.root / "manifest.json").exists():
             return
         manifest = Manifest.load(self.paths.root)

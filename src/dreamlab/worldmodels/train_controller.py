@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from dreamlab.errors import ConfigError
 from dreamlab.models.controller import ControllerSpec
 from dreamlab.runtime.atomic import (
     atomic_save_figure,
@@ -155,11 +154,7 @@ class ControllerTrainer:
         reads_h = cfg.controller_inputs != "z"
         h_mean, h_std = (hidden_moments(ctx, self.mdnrnn) if cfg.standardize_h and reads_h
                          else ((), ()))
-        action = ctx.env_info.action
-        if cfg.single_logit and (action.kind, int(action.n)) != ("discrete", 2):
-            raise ConfigError(f"--single-logit needs two discrete actions; {cfg.env} has "
-                              f"{action.n} {action.kind} action(s)")
-        self.spec = ControllerSpec.for_action(action, self.mdnrnn.z_dim,
+        self.spec = ControllerSpec.for_action(ctx.env_info.action, self.mdnrnn.z_dim,
                                               self.mdnrnn.hidden, cfg.controller_hidden,
                                               z_only=cfg.controller_inputs == "z",
                                               z_mean=z_mean, z_std=z_std,

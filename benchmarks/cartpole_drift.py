@@ -4,7 +4,7 @@ Usage: python benchmarks/cartpole_drift.py RUN_DIR [--episodes 12] [--name NAME]
 Plays RUN_DIR's controller_best.pt (with its vae.pt and mdnrnn.pt) for --episodes real
 episodes and records, per episode, its length and the state it ended in: |x| > 2.4 means
 the cart left the track with the pole up, |theta| > 0.2095 rad means the pole fell. Issue
-10's make run seed 42 scores ~200 because its controllers drift; this records that.
+10's make run seed 42 scored ~200 because its controllers drifted; this recorded that.
 Writes benchmarks/results/<NAME>.json (default cartpole_drift).
 """
 

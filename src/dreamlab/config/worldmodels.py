@@ -64,14 +64,13 @@ ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     # generation's luckiest sample, which scored lower in the same one-off experiments.
     # C: seed 42's controllers balanced and let the cart drift off the track
     # (cartpole_drift_seed42.json); V does encode x near the centre (a linear read-out of
-    # z gave R^2 0.997 for |x| < 0.3, one-off probe), so it is CMA-ES that had not found
-    # the x terms in time. One logit instead of two (the same policies in half the
-    # weights) and z and h standardised by their moments on the collected episodes took
-    # seed 42 from 177.8 to 443.6 over 100 episodes in a one-off run with the same V and
-    # M. With noisy fitness a larger population beats re-evaluating each candidate (the
-    # usual advice for CMA-ES): 32 candidates x 1 episode, the same env steps as 16 x 2,
-    # took seed 42 to 491.7 in 261 s of CMA-ES (one-off). The measured figures are
-    # make_run.json.
+    # z predicted it almost exactly there in a one-off probe, no JSON), so it is CMA-ES
+    # that had not found the x terms in time. One logit instead of two (the same policies
+    # in half the weights) and z and h standardised by their moments on the collected
+    # episodes; then, since with noisy fitness a larger population beats re-evaluating
+    # each candidate (the usual advice for CMA-ES), 32 candidates x 1 episode, the same
+    # env steps as 16 x 2. Seed 42 went from 177.8 to 443.6 with the first two and to
+    # 491.7 with all three (make_run.json and its history).
     ("CartPole-v1", "quick"): dict(
         obs="pixels", vae_epochs=5, vae_batch=16, mdnrnn_epochs=20, cma_pop_size=32,
         cma_generations=500, rollouts_per_candidate=1, eval_every=3, eval_rollouts=16,

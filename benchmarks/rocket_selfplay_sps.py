@@ -61,7 +61,7 @@ def preset_config(size: str, args: argparse.Namespace, run_dir: Path, total: int
     values.update(env=f"rocket:{size}", num_envs=args.num_envs, num_steps=args.num_steps,
                   total_steps=total, checkpoint_every=10**9,  # only the final one, untimed
                   checkpoint_dir=str(run_dir), device="cpu", log_every_s=3600.0,
-                  eval_episodes=1,
+                  eval_episodes=1, vectorization=args.vectorization,
                   batch_size=min(values["batch_size"], args.num_envs * args.num_steps))
     cfg = PPOConfig(**values)
     cfg.rocket = {k: v for k, v in vars(preset.rocket).items() if k != "team_size"}
@@ -99,7 +99,8 @@ def vec_random(size: str, args: argparse.Namespace) -> tuple[Runner, Callable[[]
 
     cfg = preset_config(size, args, Path(tempfile.gettempdir()), 1)
     rocket = RocketEnvConfig.from_dict({**cfg.rocket, "team_size": size})
-    venv = RocketVecEnv(args.num_envs, rocket, env_workers(cfg), seed=0)
+    workers, main_share = env_workers(cfg)
+    venv = RocketVecEnv(args.num_envs, rocket, workers, seed=0, main_share=main_share)
     venv.reset()
     rng = np.random.default_rng(0)
 
@@ -170,6 +171,10 @@ def main() -> None:
     parser.add_argument("--num-steps", type=int, default=2048, help="the preset's rollout")
     parser.add_argument("--updates", type=int, default=1, help="rollouts per training session")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--vectorization", default="auto", choices=("auto", "sync", "async"),
+                        help="the trainer's env layout (auto: workers plus a share stepped "
+                        "by the learner's process; sync: all in one process)")
+    parser.add_argument("--name", default="rocket_selfplay_sps")
     parser.add_argument("--raw-seconds", type=float, default=4.0)
     args = parser.parse_args()
 
@@ -200,7 +205,7 @@ def main() -> None:
                              "RocketVecEnv and worker count, random actions"},
         "results": results,
     }
-    path = save_result("rocket_selfplay_sps", payload)
+    path = save_result(args.name, payload)
     log(f"wrote {path}")
 
 

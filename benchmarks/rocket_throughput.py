@@ -1,7 +1,7 @@
 """Rocket League throughput: raw RLGym stepping against dreamlab's env, vector env and
 batched-inference collection, measured side by side in one run (issue 13, part 3).
 
-Re-run:  .venv/bin/python benchmarks/rocket_throughput.py            (about 3 minutes)
+Re-run:  .venv/bin/python benchmarks/rocket_throughput.py            (about 4 minutes)
          .venv/bin/python benchmarks/rocket_throughput.py --seconds 2 --rounds 2 --sizes 1v1
 Writes benchmarks/results/rocket_throughput.json.
 
@@ -18,9 +18,13 @@ Modes
   spirit, float32 observations) with RLGym's DefaultObs, then with FastDefaultObs.
 - vec_inline: RocketVecEnv, 8 envs in this process, observations in the shared arrays.
 - vec_workers: the same 8 envs over --workers processes (shared-memory observations).
-- collect_workers: vec_workers plus one batched forward pass per policy per step
-  (learner and a pool snapshot: two 2x256 MLPs, torch on 1 thread): collection as the
-  self-play trainer would do it, without the PPO update.
+- vec_hybrid: one worker process steps half the envs while this process steps the other
+  half (the trainer's layout on 2 CPUs); vec_hybrid_sleep: the same with both sides
+  sleeping on the pipe at once instead of polling it for a few milliseconds first.
+  Polling is on only where every process has a CPU (vec_workers on 2 CPUs sleeps).
+- collect_workers / collect_hybrid: vec_workers / vec_hybrid plus one batched forward
+  pass per policy per step (learner and a pool snapshot: two 2x256 MLPs, torch on 1
+  thread): collection as the self-play trainer would do it, without the PPO update.
 """
 
 from __future__ import annotations
@@ -116,12 +120,13 @@ def dreamlab_env(team_size: str, fast_obs: bool) -> Runner:
     return run
 
 
-def vec(team_size: str, num_envs: int, workers: int, policies: int) -> tuple[Runner, Callable]:
+def vec(team_size: str, num_envs: int, workers: int, policies: int, main_share: bool = False,
+        spin: bool = True) -> tuple[Runner, Callable]:
     from dreamlab.envs.rocket.config import RocketEnvConfig
     from dreamlab.envs.rocket.vector import RocketVecEnv
 
     venv = RocketVecEnv(num_envs, RocketEnvConfig(team_size=team_size), num_workers=workers,
-                        seed=0)
+                        seed=0, main_share=main_share, spin_s=None if spin else 0.0)
     venv.reset()
     rng = np.random.default_rng(0)
     act: Callable[[], None]
@@ -187,10 +192,14 @@ def main() -> None:
             "env_fast_obs": dreamlab_env(size, fast_obs=True),
         }
         if size == "1v1":  # the vector modes, in the stage that trains longest
-            for name, workers, policies in (("vec_inline", 0, 0),
-                                            ("vec_workers", args.workers, 0),
-                                            ("collect_workers", args.workers, 2)):
-                run, close = vec(size, args.num_envs, workers, policies)
+            for name, workers, policies, share, spin in (
+                    ("vec_inline", 0, 0, False, True),
+                    ("vec_workers", args.workers, 0, False, True),
+                    ("vec_hybrid", 1, 0, True, True),
+                    ("vec_hybrid_sleep", 1, 0, True, False),
+                    ("collect_workers", args.workers, 2, False, True),
+                    ("collect_hybrid", 1, 2, True, True)):
+                run, close = vec(size, args.num_envs, workers, policies, share, spin)
                 modes[name], _ = run, closers.append(close)
         for run in modes.values():
             run(0.3)  # warm-up: imports, first resets, worker start

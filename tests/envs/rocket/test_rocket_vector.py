@@ -45,12 +45,21 @@ def test_inline_rows_and_episode_records() -> None:
         assert end.touches.shape == (4,) and not end.touches[~end.alive].any()
 
 
-def test_workers_equal_inline_for_the_same_seed() -> None:
-    with RocketVecEnv(2, SHORT, num_workers=0, seed=9) as inline:
+@pytest.mark.parametrize(("workers", "main_share", "spin_s"),
+                         [(2, False, 0.005), (1, True, 0.005), (2, True, 0.0)])
+def test_workers_equal_inline_for_the_same_seed(workers: int, main_share: bool,
+                                                spin_s: float) -> None:
+    """Any layout (workers only, or workers plus a share stepped here; polling the pipes or
+    sleeping on them) plays the inline envs' games, with episode ends in env order."""
+    with RocketVecEnv(3, SHORT, num_workers=0, seed=9) as inline:
         ends_a, frames_a = _play(inline, 40)
-    with RocketVecEnv(2, SHORT, num_workers=2, seed=9) as workers:
-        ends_b, frames_b = _play(workers, 40)
-    np.testing.assert_array_equal(frames_a[-1], frames_b[-1])
+    with RocketVecEnv(3, SHORT, num_workers=workers, seed=9, main_share=main_share,
+                      spin_s=spin_s) as split:
+        assert len(split._procs) == workers and (split._inline is not None) == main_share
+        ends_b, frames_b = _play(split, 40)
+    for a, b in zip(frames_a, frames_b, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(ends_a) >= 3
     assert [(e.env, e.steps, e.winner) for e in ends_a] == \
         [(e.env, e.steps, e.winner) for e in ends_b]
 

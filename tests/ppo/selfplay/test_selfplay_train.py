@@ -132,3 +132,20 @@ def test_resume_with_another_padding_is_one_line(tmp_path) -> None:
     cfg.rocket = {**cfg.rocket, "max_team_size": 3}
     with pytest.raises(IncompatibleRunError, match="rocket.max_team_size=2"):
         train_selfplay(cfg)
+
+
+@pytest.mark.parametrize(("cpus", "vectorization", "num_envs", "layout"), [
+    (2, "auto", 8, (1, True)),  # one worker plus the learner's process
+    (8, "auto", 8, (7, True)),
+    (16, "auto", 8, (7, True)),  # never more workers than envs left for them
+    (2, "sync", 8, (0, False)),
+    (2, "auto", 1, (0, False)),
+    (4, "async", 8, (4, False)),
+])
+def test_env_layout_per_machine(monkeypatch, cpus, vectorization, num_envs, layout) -> None:
+    from dreamlab.ppo.selfplay import train
+
+    monkeypatch.setattr(train, "cpu_count", lambda: cpus)
+    cfg = PPOConfig(env="rocket:1v1", vectorization=vectorization, num_envs=num_envs,
+                    batch_size=num_envs * 128)
+    assert train.env_workers(cfg) == layout

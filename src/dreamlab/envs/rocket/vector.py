@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import time
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from dreamlab.envs.rocket.config import RocketEnvConfig
 from dreamlab.envs.rocket.fast_obs import obs_size
 from dreamlab.parallel.executor import START_METHOD
+from dreamlab.runtime.cpus import cpu_count
 
 
 @dataclass
@@ -154,12 +156,30 @@ class _EnvGroup:
             env.close()
 
 
+SPIN_SECONDS = 0.005
+
+
+def _spin_until_ready(conn: Any, seconds: float = SPIN_SECONDS) -> None:
+    """Poll the pipe without sleeping for a few milliseconds before a blocking recv.
+
+    Waking a process that sleeps on a pipe costs a few hundred microseconds on a small VM
+    (the idle virtual CPU has to be woken by the host), paid twice per step. The gap
+    between two steps (the learner's inference) is well under a millisecond, so polling
+    through it keeps both sides awake; a long pause (the PPO update) still ends in a
+    blocking recv, so an idle worker does not burn a CPU.
+    """
+    deadline = time.perf_counter() + seconds
+    while not conn.poll() and time.perf_counter() < deadline:
+        pass
+
+
 def _worker(conn: Any, names: dict[str, str], layout: dict, first: int, count: int,
-            cfg: RocketEnvConfig, team_sizes: Any, seed: int | None) -> None:
+            cfg: RocketEnvConfig, team_sizes: Any, seed: int | None, spin_s: float) -> None:
     arrays = _Arrays(layout, names)
     group = _EnvGroup(arrays.views, first, count, cfg, team_sizes, seed)
     try:
         while True:
+            _spin_until_ready(conn, spin_s)
             cmd = conn.recv()
             if cmd == "step":
                 conn.send(group.step())
@@ -178,6 +198,15 @@ def _worker(conn: Any, names: dict[str, str], layout: dict, first: int, count: i
 class RocketVecEnv:
     """num_envs envs over num_workers processes (0 = all in this process).
 
+    main_share: with workers, this process steps a share of the envs itself while the
+    workers step theirs, instead of idling on the pipes (on 2 CPUs: one worker plus this
+    process; benchmarks/results/rocket_throughput.json compares the layouts). Finished
+    episodes come back in env order whatever the split, so a seed plays the same games
+    with any layout. spin_s: how long either side polls a pipe before sleeping on it
+    (`_spin_until_ready`); 0 sleeps at once; None polls only where every process has a
+    CPU of its own (measured: two polling workers and this process on 2 CPUs step
+    several times slower than one process).
+
     Write actions into `actions` (shape (num_envs, slots) for discrete, (..., 8) for
     continuous; slots that do not play are ignored), call `step()`, then read `obs`,
     `rewards`, `alive`, `team`, `done`. team_sizes: a picklable team-size source (e.g. the
@@ -185,10 +214,11 @@ class RocketVecEnv:
     """
 
     def __init__(self, num_envs: int, config: RocketEnvConfig | None = None,
-                 num_workers: int = 0, team_sizes: Any = None, seed: int | None = 0) -> None:
+                 num_workers: int = 0, team_sizes: Any = None, seed: int | None = 0,
+                 main_share: bool = False, spin_s: float | None = None) -> None:
         self.config = config or RocketEnvConfig()
         self.num_envs = num_envs
-        self.num_workers = min(num_workers, num_envs)
+        self.num_workers = min(num_workers, num_envs - 1 if main_share else num_envs)
         layout = _layout(num_envs, self.config)
         self._arrays = _Arrays(layout)
         v = self._arrays.views
@@ -199,18 +229,28 @@ class RocketVecEnv:
         self._pipes: list[Any] = []
         self._procs: list[Any] = []
         self._inline: _EnvGroup | None = None
+        # Polling needs a CPU per polling process: with more processes than CPUs, a
+        # poller would take the CPU from the process it waits for.
+        if spin_s is None:
+            spin_s = SPIN_SECONDS if self.num_workers + 1 <= cpu_count() else 0.0
+        self._spin_s = spin_s
         if self.num_workers == 0:
             self._inline = _EnvGroup(self._arrays.views, 0, num_envs, self.config,
                                      team_sizes, seed)
             self.possible_agents = self._inline.envs[0].possible_agents
             return
         ctx = multiprocessing.get_context(START_METHOD)
-        bounds = np.linspace(0, num_envs, self.num_workers + 1).astype(int)
+        groups = self.num_workers + (1 if main_share else 0)
+        bounds = np.linspace(0, num_envs, groups + 1).astype(int)
+        if main_share:  # the last share is stepped here
+            self._inline = _EnvGroup(self._arrays.views, int(bounds[-2]),
+                                     int(bounds[-1] - bounds[-2]), self.config, team_sizes, seed)
+            bounds = bounds[:-1]
         for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_worker, daemon=True, args=(
                 child, self._arrays.names, layout, int(first), int(stop - first),
-                self.config, team_sizes, seed))
+                self.config, team_sizes, seed, spin_s))
             proc.start()
             child.close()
             self._pipes.append(parent)
@@ -219,25 +259,26 @@ class RocketVecEnv:
         self.possible_agents = [f"blue-{i}" for i in range(m)] + [f"orange-{i}" for i in range(m)]
 
     def reset(self) -> np.ndarray:
+        for pipe in self._pipes:
+            pipe.send("reset")
         if self._inline is not None:
             self._inline.reset()
-        else:
-            for pipe in self._pipes:
-                pipe.send("reset")
-            for pipe in self._pipes:
-                pipe.recv()
+        for pipe in self._pipes:
+            pipe.recv()
         return self.obs
 
     def step(self) -> list[EpisodeEnd]:
-        """Step every env with the actions written into `actions`; return finished episodes."""
-        if self._inline is not None:
-            return self._inline.step()
+        """Step every env with the actions written into `actions`; return finished episodes
+        in env order."""
         for pipe in self._pipes:
             pipe.send("step")
-        ends: list[EpisodeEnd] = []
+        ends: list[EpisodeEnd] = [] if self._inline is None else self._inline.step()
+        if not self._pipes:
+            return ends
         for pipe in self._pipes:
+            _spin_until_ready(pipe, self._spin_s)
             ends.extend(pipe.recv())
-        return ends
+        return sorted(ends, key=lambda end: end.env)
 
     def close(self) -> None:
         if self._inline is not None:

@@ -92,16 +92,19 @@ def check_rocket_compatible(saved: dict[str, Any], cfg: PPOConfig,
                 f"not {getattr(rocket, name)!r}", "use another --checkpoint-dir, or the same value")
 
 
-def env_workers(cfg: PPOConfig) -> int:
-    """Env worker processes: none on a machine of 2 CPUs or fewer (measured: workers lose
-    to one process there, benchmarks/results/rocket_throughput.json), else one per CPU
-    left after the learner; `--vectorization sync` forces none, `async` one per CPU."""
+def env_workers(cfg: PPOConfig) -> tuple[int, bool]:
+    """(env worker processes, whether this process steps a share of the envs too).
+
+    auto: one worker per CPU left after the learner, and the learner's process steps a
+    share while they step theirs (on 2 CPUs: one worker plus this process); `sync` and
+    `native` step everything here; `async` gives every CPU a worker and keeps none here.
+    """
     cpus = cpu_count()
-    if cfg.vectorization in ("sync", "native"):
-        return 0
+    if cfg.vectorization in ("sync", "native") or cfg.num_envs < 2:
+        return 0, False
     if cfg.vectorization == "async":
-        return min(cfg.num_envs, cpus)
-    return 0 if cpus <= 2 else min(cfg.num_envs, cpus - 1)
+        return min(cfg.num_envs, cpus), False
+    return min(cfg.num_envs - 1, max(1, cpus - 1)), True
 
 
 class SelfPlayRun:
@@ -134,8 +137,10 @@ class SelfPlayRun:
         self._resume()
         self.counter.value = self.agent.counters.global_step
         source = CurriculumTeamSizes(schedule, self.counter, sp.learner_team, sp.learner_side)
-        self.venv = RocketVecEnv(cfg.num_envs, rocket, env_workers(cfg), team_sizes=source,
-                                 seed=derive_seed(cfg.seed, "envs", self.counter.value))
+        workers, main_share = env_workers(cfg)
+        self.venv = RocketVecEnv(cfg.num_envs, rocket, workers, team_sizes=source,
+                                 seed=derive_seed(cfg.seed, "envs", self.counter.value),
+                                 main_share=main_share)
         self.collector = SelfPlayCollector(self.venv, self.pool, self.ratings, self.counter,
                                            self._load_opponent, cfg.gamma)
         if not len(self.pool):

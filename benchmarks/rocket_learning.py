@@ -11,8 +11,10 @@ budget (StopRule.max_minutes), so the run ends between updates with a checkpoint
 than being killed. Then the newest checkpoint plays --episodes games against random play
 and as many against the scripted chaser (`dreamlab eval`'s code: deterministic learner,
 games end at the first goal or after 2 minutes, a draw); that time is not part of the
-hour. Targets: >= 90% wins against random, more goals scored than conceded against the
-chaser, and snapshot ratings that rise over training.
+hour. The same games are played once more with the run's 30 s no-touch timeout ending a
+game as a draw, as evaluations before 11-30 did (`evaluation_no_touch_timeout`), so the
+figures compare with the older JSONs. Targets: >= 90% wins against random, more goals
+scored than conceded against the chaser, and snapshot ratings that rise over training.
 """
 
 from __future__ import annotations
@@ -93,13 +95,17 @@ def train(config: str, run_dir: Path, minutes: float,
     return {"train_call_wall_s": round(wall, 1), "stop_reason": result.stop_reason}
 
 
-def evaluate(run_dir: Path, episodes: int) -> dict[str, Any]:
-    """--episodes games against each opponent, through `dreamlab eval`'s code."""
+def evaluate(run_dir: Path, episodes: int, no_touch_timeout: bool = False) -> dict[str, Any]:
+    """--episodes games against each opponent, through `dreamlab eval`'s code; with
+    no_touch_timeout, into evaluation_no_touch_timeout.json instead of the run's own."""
     from dreamlab.ppo.selfplay.evaluate import evaluate_selfplay_run
 
-    log(f"evaluating {relative(run_dir)}: {episodes} games vs {', '.join(OPPONENTS)}")
+    log(f"evaluating {relative(run_dir)}: {episodes} games vs {', '.join(OPPONENTS)}"
+        f"{' (no-touch timeout on)' if no_touch_timeout else ''}")
     start = time.perf_counter()
-    result = evaluate_selfplay_run(run_dir, episodes, opponent=list(OPPONENTS))
+    result = evaluate_selfplay_run(
+        run_dir, episodes, opponent=list(OPPONENTS), no_touch_timeout=no_touch_timeout,
+        output=run_dir / "evaluation_no_touch_timeout.json" if no_touch_timeout else None)
     log(f"evaluation took {time.perf_counter() - start:.0f} s")
     return result.extra
 
@@ -208,6 +214,9 @@ def main() -> None:
     load_after_train = load()
     evaluation = None if args.no_eval else evaluate(run_dir, args.episodes)
     summary = summarize(run_dir, evaluation)
+    if not args.no_eval:
+        summary["evaluation_no_touch_timeout"] = per_opponent(
+            evaluate(run_dir, args.episodes, no_touch_timeout=True))
     run_config = run_dir / "config.yaml"
     payload = {
         "git_head": git_head(), "cpu_model": cpu_model(),

@@ -205,3 +205,19 @@ def test_games_in_bigger_team_sizes_drive_every_car(trained, size, mine, theirs)
     out = sp_eval.play_games(setup, spy(chaser, "opponent"), 2, seed=1, num_envs=2)
     assert len(out["games"]) == 2
     assert rows == {"learner": {2 * mine}, "opponent": {2 * theirs}}
+
+
+def test_the_no_touch_timeout_ends_evaluation_games_only_when_asked(trained, tmp_path) -> None:
+    """Evaluation games end at a goal or the clock (the fixture's 4 s), not after the
+    run's 1 s without a touch; no_touch_timeout=True judges them as training does."""
+    run, _ = trained
+    full = sp_eval.evaluate_selfplay_run(run, episodes=4, opponent="random",
+                                         output=tmp_path / "full.json")
+    cut = sp_eval.evaluate_selfplay_run(run, episodes=4, opponent="random",
+                                        no_touch_timeout=True, output=tmp_path / "cut.json")
+    assert full.extra["no_touch_timeout_s"] is None and cut.extra["no_touch_timeout_s"] == 1.0
+    games, cut_games = full.extra["opponents"]["random"], cut.extra["opponents"]["random"]
+    assert games["draws"] >= 1, games
+    # Every draw lasted the whole 4 s game: none was cut by the 1 s no-touch rule.
+    assert games["game_minutes"] * 60 >= 4.0 * games["draws"] - 1e-6, games
+    assert cut_games["game_minutes"] < games["game_minutes"], (cut_games, games)

@@ -18,8 +18,13 @@ default is random):
 Every opponent plays N games from the same seeds (the same kickoffs), spread evenly over
 the envs so that short games are not over-counted. A game ends at the first goal or
 after 2 minutes (issue 13's games of <= 2 min), so wins are goals for and losses goals
-against; a timeout is a draw. Touches per minute count the learner team's steps with a
-ball touch per minute of game time (the opponent's beside it).
+against; a timeout is a draw. The run's no-touch timeout is a training device (it cuts
+episodes where both cars lost the ball, to save samples), so it does not end evaluation
+games: a learner that needs 40 s to find the ball again still has the rest of its
+2 minutes. `evaluate_selfplay_run(..., no_touch_timeout=True)` keeps it, which is how
+games were judged before (a game with 30 s of no touch was a draw). Touches per minute
+count the learner team's steps with a ball touch per minute of game time (the
+opponent's beside it).
 
 evaluation_results.json keeps the common schema (runtime/results.py): `returns` holds
 every game's learner return, opponent after opponent; `opponents` maps each opponent to
@@ -185,14 +190,17 @@ def opponent_policy(opponent: Opponent, cfg: PPOConfig, rocket: RocketEnvConfig,
 
 
 # --- games -----------------------------------------------------------------------------
-def eval_env(cfg: PPOConfig) -> tuple[RocketEnvConfig, int]:
-    """The run's env settings with games capped at EVAL_GAME_S, and the observation size."""
+def eval_env(cfg: PPOConfig, no_touch_timeout: bool = False) -> tuple[RocketEnvConfig, int]:
+    """The run's env settings with games capped at EVAL_GAME_S (and, unless
+    no_touch_timeout, no earlier end for want of a touch), and the observation size."""
     from dreamlab.envs.rocket.fast_obs import obs_size
     from dreamlab.ppo.selfplay.train import selfplay_settings
 
     rocket = selfplay_settings(cfg)[0]
-    rocket = dataclasses.replace(rocket,
-                                 game_timeout_s=min(rocket.game_timeout_s, EVAL_GAME_S))
+    game_s = min(rocket.game_timeout_s, EVAL_GAME_S)
+    no_touch_s = rocket.no_touch_timeout_s if no_touch_timeout else game_s
+    rocket = dataclasses.replace(rocket, game_timeout_s=game_s,
+                                 no_touch_timeout_s=min(no_touch_s, game_s))
     return rocket, obs_size(rocket.max_team_size)
 
 
@@ -210,12 +218,13 @@ class EvalSetup:
 
     @classmethod
     def from_checkpoint(cls, cfg: PPOConfig, ckpt: dict[str, Any],
-                        source: str = "the newest checkpoint") -> EvalSetup:
+                        source: str = "the newest checkpoint",
+                        no_touch_timeout: bool = False) -> EvalSetup:
         """The stage (so the team size) is the one the curriculum had at the checkpoint's
         step: a learner is judged in the matchup it was trained in."""
         from dreamlab.ppo.selfplay.train import selfplay_settings
 
-        rocket, obs_dim = eval_env(cfg)
+        rocket, obs_dim = eval_env(cfg, no_touch_timeout)
         sp = selfplay_settings(cfg)[1]
         trained = int(ckpt["counters"]["global_step"])
         learner = network_policy(cfg, ckpt, obs_dim, rocket.action, source)
@@ -380,12 +389,15 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                           save_videos: bool = False,
                           opponent: str | Sequence[str] | None = None,
                           checkpoint: str | Path | None = None,
-                          output: str | Path | None = None) -> EvalResult:
+                          output: str | Path | None = None,
+                          no_touch_timeout: bool = False) -> EvalResult:
     """`dreamlab eval RUN_DIR` on a Rocket League run: N games per opponent.
 
     `checkpoint` plays that file's learner instead of the newest (load_learner), in the
     stage of its step; `output` is where the results go (default the run's
     evaluation_results.json), so an older learner's games do not replace the run's own.
+    `no_touch_timeout` ends a game as a draw after the run's no-touch timeout, as training
+    does (off by default: see the module's docstring).
     """
     require_rocket()
     run_dir = Path(run_dir)
@@ -394,14 +406,14 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
     # Every opponent is found and loaded (one line if one is unknown or does not fit)
     # before the learner's checkpoint loads and any game is played.
     opponents = [resolve_opponent(n, run_dir) for n in opponent_names(opponent)]
-    rocket, obs_dim = eval_env(cfg)
+    rocket, obs_dim = eval_env(cfg, no_touch_timeout)
     seed = derive_seed(cfg.seed, "eval")
     policies = {o.name: opponent_policy(o, cfg, rocket, obs_dim,
                                         derive_seed(seed, "opponent", o.name))
                 for o in opponents}
     ckpt = load_learner(run_dir, checkpoint)
     setup = EvalSetup.from_checkpoint(cfg, ckpt, "the newest checkpoint" if checkpoint is None
-                                      else str(checkpoint))
+                                      else str(checkpoint), no_touch_timeout)
     games = episodes or cfg.eval_episodes
     returns: list[float] = []
     records: list[dict[str, Any]] = []
@@ -436,6 +448,8 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                **{k: total[k] for k in ("wins", "draws", "losses", "win_rate", "goals_for",
                                         "goals_against", "touches_per_minute")},
                "opponents": per, "game_limit_s": setup.rocket.game_timeout_s,
+               "no_touch_timeout_s": setup.rocket.no_touch_timeout_s if no_touch_timeout
+               else None,
                "videos": videos if save_videos else None})
     result.write(Path(output) if output is not None else layout.evaluation)
     return result

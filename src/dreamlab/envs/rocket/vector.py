@@ -204,8 +204,8 @@ class RocketVecEnv:
     episodes come back in env order whatever the split, so a seed plays the same games
     with any layout. spin_s: how long either side polls a pipe before sleeping on it
     (`_spin_until_ready`); 0 sleeps at once; None polls only where every process has a
-    CPU of its own (measured: two polling workers and this process on 2 CPUs step
-    several times slower than one process).
+    CPU of its own (two polling workers and this process on 2 CPUs stepped several times
+    slower than one process: docs/rocket.md).
 
     Write actions into `actions` (shape (num_envs, slots) for discrete, (..., 8) for
     continuous; slots that do not play are ignored), call `step()`, then read `obs`,

@@ -49,6 +49,18 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def provenance(load_before: tuple[float, ...] | list[float]) -> dict[str, Any]:
+    """The timing benchmarks' own header: HEAD, CPU, usable CPUs, load before and after
+    (their figures move with the load, so it sits beside them) and numpy's version."""
+    import numpy as np
+
+    return {"git_head": git_head(), "cpu_model": cpu_model(),
+            "cpus_usable": len(os.sched_getaffinity(0)),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "numpy": np.__version__}
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": sys.version.split()[0],

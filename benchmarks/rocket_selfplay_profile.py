@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rocket_selfplay_sps import preset_config  # noqa: E402
 from rocket_throughput import log  # noqa: E402
 
-from _common import cpu_model, git_head, save_result  # noqa: E402
+from _common import provenance, save_result  # noqa: E402
 
 
 def _timed(owner: Any, name: str, key: str, acc: dict[str, float]) -> Callable[[], None]:
@@ -280,11 +280,7 @@ def main() -> None:
         shipped = results[size]["us_per_env_step"]["blas_1_thread"]
         log(f"{size}: " + ", ".join(f"{k} {v:.0f}" for k, v in shipped.items()))
     payload = {
-        "git_head": git_head(), "cpu_model": cpu_model(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "numpy": np.__version__,
+        **provenance(load_before),
         "settings": vars(args),
         "results": results,
     }

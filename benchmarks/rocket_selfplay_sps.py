@@ -43,7 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rocket_throughput import log, raw_rlgym  # noqa: E402
 
-from _common import cpu_model, git_head, save_result  # noqa: E402
+from _common import provenance, save_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "configs" / "experiments" / "ppo_rocket_selfplay.yaml"
@@ -192,11 +192,7 @@ def main() -> None:
                 f"x{r['collect_ratio_to_raw']:.2f} raw, x{r['collect_ratio_to_vec_random']:.2f}"
                 " vec_random (median round)")
     payload = {
-        "git_head": git_head(), "cpu_model": cpu_model(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "numpy": np.__version__,
+        **provenance(load_before),
         "settings": {**vars(args), "preset": str(PRESET.relative_to(ROOT)),
                      "note": "overall_sps = env steps / (collection + GAE + PPO update + "
                              "snapshots) wall time, the trainer's perf/overall_sps of one "

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cpu_model, git_head, save_result  # noqa: E402
+from _common import provenance, save_result  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -221,14 +221,8 @@ def main() -> None:
                    "rounds_env_steps_per_s": [round(s, 1) for s, _ in v],
                    "ratio_to_raw": round(statistics.median(s for s, _ in v) / raw_med, 3)}
             for name, v in rounds.items()}
-    load_after = os.getloadavg()
     payload = {
-        "git_head": git_head(),
-        "cpu_model": cpu_model(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in load_after],
-        "numpy": np.__version__,
+        **provenance(load_before),
         "settings": {"seconds": args.seconds, "rounds": args.rounds,
                      "num_envs": args.num_envs, "workers": args.workers,
                      "tick_skip": 8, "actions": "random LookupTableAction (90)"},

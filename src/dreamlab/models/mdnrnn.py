@@ -70,8 +70,15 @@ class MDNRNN(nn.Module):
         self, z: torch.Tensor, a: torch.Tensor, state: State | None = None
     ) -> tuple[MDNOutput, State]:
         """z (B, T, Z), a (B, T, A) -> prediction for each t of step t+1, and (h, c)."""
-        out, new_state = self.lstm(torch.cat([z, a], dim=-1), state)
+        out, new_state = self.hidden_sequence(z, a, state)
         return self._heads(self.head(out)), new_state
+
+    def hidden_sequence(
+        self, z: torch.Tensor, a: torch.Tensor, state: State | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """z (B, T, Z), a (B, T, A) -> h after each step (B, T, hidden), what the
+        controller reads, and the final (h, c); no heads."""
+        return self.lstm(torch.cat([z, a], dim=-1), state)
 
     def step(
         self, z: torch.Tensor, a: torch.Tensor, state: State | None

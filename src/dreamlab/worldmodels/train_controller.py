@@ -128,7 +128,7 @@ def hidden_moments(ctx: StageContext, mdnrnn: Any, max_episodes: int = 500,
             continue
         z = torch.as_tensor(ep["mu"][:steps], dtype=torch.float32, device=device)
         a = torch.as_tensor(ep["actions"], dtype=torch.float32, device=device)
-        out, _ = mdnrnn.lstm(torch.cat([z, a.reshape(steps, -1)], dim=-1)[None])
+        out, _ = mdnrnn.hidden_sequence(z[None], a.reshape(1, steps, -1))
         hs.append(out[0].double().cpu().numpy())
     h = np.concatenate(hs)
     std = np.maximum(h.std(axis=0), 1e-3)  # a constant unit stays (almost) unscaled

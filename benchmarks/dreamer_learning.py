@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--env", default="Pendulum-v1")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--summarize", action="store_true")
+    ap.add_argument("--name", default=None, help="results file name (default "
+                    "dreamer_learning_<env>; e.g. for more seeds beside an earlier file)")
     ap.add_argument("extra", nargs="*", help="flags passed on to dreamlab dreamer")
     args = ap.parse_args()
     prov = provenance()
@@ -94,7 +96,8 @@ def main() -> None:
             r["wall_s"] = walls[r["seed"]]
     finals = [r["final_mean"] for r in runs if "final_mean" in r]
     bar = BARS.get(args.env)
-    name = f"dreamer_learning_{args.env.replace('/', '_').replace('-', '_').lower()}"
+    name = args.name or \
+        f"dreamer_learning_{args.env.replace('/', '_').replace('-', '_').lower()}"
     path = save_result(name, {
         **prov, "loadavg_end": provenance()["loadavg"], "env": args.env, "mode": "medium",
         "extra_flags": args.extra, "seeds": args.seeds, "runs": runs,

@@ -219,12 +219,13 @@ class EvalSetup:
     @classmethod
     def from_checkpoint(cls, cfg: PPOConfig, ckpt: dict[str, Any],
                         source: str = "the newest checkpoint",
-                        no_touch_timeout: bool = False) -> EvalSetup:
+                        env: tuple[RocketEnvConfig, int] | None = None) -> EvalSetup:
         """The stage (so the team size) is the one the curriculum had at the checkpoint's
-        step: a learner is judged in the matchup it was trained in."""
+        step: a learner is judged in the matchup it was trained in. env: eval_env's
+        result where the caller has built it already (default eval_env(cfg))."""
         from dreamlab.ppo.selfplay.train import selfplay_settings
 
-        rocket, obs_dim = eval_env(cfg, no_touch_timeout)
+        rocket, obs_dim = env or eval_env(cfg)
         sp = selfplay_settings(cfg)[1]
         trained = int(ckpt["counters"]["global_step"])
         learner = network_policy(cfg, ckpt, obs_dim, rocket.action, source)
@@ -413,7 +414,7 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                 for o in opponents}
     ckpt = load_learner(run_dir, checkpoint)
     setup = EvalSetup.from_checkpoint(cfg, ckpt, "the newest checkpoint" if checkpoint is None
-                                      else str(checkpoint), no_touch_timeout)
+                                      else str(checkpoint), env=(rocket, obs_dim))
     games = episodes or cfg.eval_episodes
     returns: list[float] = []
     records: list[dict[str, Any]] = []

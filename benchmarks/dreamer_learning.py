@@ -35,14 +35,14 @@ PUBLISHED = {
 }
 
 
-def run_dir(env: str, seed: int) -> Path:
-    return REPO / "runs" / f"bench_dreamer_{env.replace('/', '_')}_s{seed}"
+def run_dir(env: str, seed: int, tag: str = "") -> Path:
+    return REPO / "runs" / f"bench_dreamer_{env.replace('/', '_')}{tag}_s{seed}"
 
 
-def summarize_run(env: str, seed: int) -> dict[str, Any]:
+def summarize_run(env: str, seed: int, tag: str = "") -> dict[str, Any]:
     from dreamlab.runtime.logger import read_metrics
 
-    d = run_dir(env, seed)
+    d = run_dir(env, seed, tag)
     metrics = read_metrics(d / "logs")
     curve = metrics.get("eval/mean_return", [])
     out: dict[str, Any] = {"seed": seed, "run_dir": str(d.relative_to(REPO)),
@@ -70,6 +70,8 @@ def main() -> None:
     ap.add_argument("--summarize", action="store_true")
     ap.add_argument("--name", default=None, help="results file name (default "
                     "dreamer_learning_<env>; e.g. for more seeds beside an earlier file)")
+    ap.add_argument("--tag", default="", help="run dir suffix, so runs with other flags "
+                    "keep their own dirs (e.g. _r256)")
     ap.add_argument("extra", nargs="*", help="flags passed on to dreamlab dreamer")
     args = ap.parse_args()
     prov = provenance()
@@ -77,7 +79,7 @@ def main() -> None:
     if not args.summarize:
         procs = []
         for seed in args.seeds:
-            d = run_dir(args.env, seed)
+            d = run_dir(args.env, seed, args.tag)
             d.parent.mkdir(parents=True, exist_ok=True)
             log = open(d.with_suffix(".log"), "w")  # noqa: SIM115 - closed by the child
             procs.append(subprocess.Popen(
@@ -90,7 +92,7 @@ def main() -> None:
                 if seed not in walls and p.poll() is not None:
                     walls[seed] = round(time.monotonic() - t0, 1)
             time.sleep(5)
-    runs = [summarize_run(args.env, s) for s in args.seeds]
+    runs = [summarize_run(args.env, s, args.tag) for s in args.seeds]
     if not args.summarize:
         for r in runs:
             r["wall_s"] = walls[r["seed"]]

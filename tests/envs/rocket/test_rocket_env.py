@@ -74,6 +74,35 @@ def test_kickoffs_repeat_with_the_seed(env) -> None:
     assert abs(env.state_now.ball.position[:2]).max() == 0.0  # ball on the centre spot
 
 
+def test_scattered_starts_spread_over_the_floor_and_repeat_with_the_seed() -> None:
+    env = make_rocket_env({"team_size": "2v2", "scatter_start": 1.0}, seed=0)
+    try:
+        starts = []
+        for seed in range(20):
+            env.reset(seed=seed)
+            state = env.state_now
+            starts.append((state.ball.position.copy(),
+                           [c.physics.position.copy() for c in state.cars.values()]))
+        env.reset(seed=7)
+        np.testing.assert_array_equal(env.state_now.ball.position, starts[7][0])
+        np.testing.assert_array_equal(
+            [c.physics.position for c in env.state_now.cars.values()], starts[7][1])
+        for _ in range(15):  # one game second: the physics accepts the state
+            env.step(_noop(env))
+        assert all(c.physics.position[2] < 40 for c in env.state_now.cars.values())
+    finally:
+        env.close()
+    balls = np.array([b for b, _ in starts])
+    cars = np.array([c for _, cs in starts for c in cs])
+    # anywhere on the floor, both halves, inside the walls, never on the kickoff spots
+    assert balls[:, 1].min() < -1000 and balls[:, 1].max() > 1000
+    assert np.abs(balls[:, 0]).max() < 4096 - 500 and np.abs(cars[:, 1]).max() < 5120 - 500
+    assert np.abs(balls[:, :2]).min(axis=1).max() > 0
+    assert (balls[:, 2] < 100).all() and (cars[:, 2] < 20).all()
+    gaps = [np.hypot(*(c[:2] - b[:2])) for b, cs in starts for c in cs]
+    assert min(gaps) >= 400
+
+
 def _shoot(env, x: float, steps: int = 40):
     """Put the ball near the orange goal, flying +y at x; step with no input."""
     env.reset(options={"team_size": "1v1"})

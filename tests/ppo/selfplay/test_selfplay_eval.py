@@ -221,3 +221,13 @@ def test_the_no_touch_timeout_ends_evaluation_games_only_when_asked(trained, tmp
     # Every draw lasted the whole 4 s game: none was cut by the 1 s no-touch rule.
     assert games["game_minutes"] * 60 >= 4.0 * games["draws"] - 1e-6, games
     assert cut_games["game_minutes"] < games["game_minutes"], (cut_games, games)
+
+
+def test_evaluation_games_kick_off_even_when_training_scatters_the_starts() -> None:
+    from dreamlab.ppo.selfplay.train import selfplay_settings
+
+    cfg = PPOConfig(env="rocket", device="cpu")
+    cfg.rocket = {"scatter_start": 0.5}
+    assert selfplay_settings(cfg)[0].scatter_start == 0.5
+    assert sp_eval.eval_env(cfg)[0].scatter_start == 0.0
+    assert sp_eval.eval_env(cfg, no_touch_timeout=True)[0].scatter_start == 0.0

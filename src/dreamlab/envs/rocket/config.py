@@ -85,6 +85,9 @@ class RocketEnvConfig:
                                     "long (game seconds)", above=0)
     game_timeout_s: float = opt(300.0, "truncate an episode after this long (game seconds; "
                                 "5 min is one Rocket League game)", above=0)
+    scatter_start: float = opt(0.0, "chance that a training game starts with ball and cars "
+                               "scattered over the floor instead of a kickoff (evaluation "
+                               "always kicks off)", low=0, high=1)
     fast_obs: bool = opt(True, "vectorised observation builder (same numbers as DefaultObs, "
                          "tested equal); false = RLGym's DefaultObs")
     rewards: dict = field(default_factory=dict, metadata={

@@ -31,7 +31,12 @@ from dreamlab.envs.rocket.config import RocketEnvConfig, TeamSize, parse_team_si
 from dreamlab.envs.rocket.engine import HeldActionEngine
 from dreamlab.envs.rocket.fast_obs import FastDefaultObs, obs_size
 from dreamlab.envs.rocket.fused_reward import FusedTeamReward
-from dreamlab.envs.rocket.mutators import SeededKickoffMutator, TeamSizeMutator, TeamSizeSource
+from dreamlab.envs.rocket.mutators import (
+    ScatterStartMutator,
+    SeededKickoffMutator,
+    TeamSizeMutator,
+    TeamSizeSource,
+)
 from dreamlab.envs.rocket.reward_weights import RewardWeights
 
 
@@ -58,7 +63,8 @@ class RocketLeagueParallelEnv(ParallelEnv):
         obs_builder = (FastDefaultObs(cfg.max_team_size) if cfg.fast_obs
                        else DefaultObs(zero_padding=cfg.max_team_size))
         self.rlgym = RLGym(
-            state_mutator=MutatorSequence(self._team_mutator, self._kickoff),
+            state_mutator=MutatorSequence(
+                self._team_mutator, ScatterStartMutator(self._kickoff, cfg.scatter_start)),
             obs_builder=obs_builder,
             action_parser=make_action_parser(cfg.action, cfg.tick_skip),
             reward_fn=FusedTeamReward(self.reward_weights),  # = rewards.build_reward, faster

@@ -1,4 +1,5 @@
-"""State mutators: the team size read at every reset, and a seeded kickoff.
+"""State mutators: the team size read at every reset, a seeded kickoff, and scattered
+starts that train play from anywhere on the field.
 
 RLGym rebuilds the cars from an empty state at each reset, so a mutator that asks "how
 many cars now?" each time switches 1v1 -> 1v2 -> 2v2 between episodes in the same env
@@ -13,7 +14,14 @@ from typing import Any
 import numpy as np
 from rlgym.api import StateMutator
 from rlgym.rocket_league.api import GameState
-from rlgym.rocket_league.common_values import BALL_RESTING_HEIGHT, BLUE_TEAM, ORANGE_TEAM
+from rlgym.rocket_league.common_values import (
+    BACK_WALL_Y,
+    BALL_RESTING_HEIGHT,
+    BLUE_TEAM,
+    CAR_MAX_SPEED,
+    ORANGE_TEAM,
+    SIDE_WALL_X,
+)
 from rlgym.rocket_league.state_mutators import KickoffMutator
 from rlgym_tools.rocket_league.state_mutators.variable_team_size_mutator import (
     VariableTeamSizeMutator,
@@ -81,3 +89,58 @@ class SeededKickoffMutator(StateMutator[GameState]):
             car.physics.angular_velocity = np.zeros(3, dtype=np.float32)
             car.physics.euler_angles = np.array([0.0, yaws[slot], 0.0], dtype=np.float32)
             car.boost_amount = 33.3  # kickoff boost, as in RLGym's KickoffMutator
+
+
+# Scattered starts stay this far inside the side and back walls, clear of the curved
+# ramps, so every car starts on flat floor and the ball rolls rather than climbs.
+WALL_MARGIN = 600.0
+CAR_RESTING_HEIGHT = 17.0  # uu: KickoffMutator's spawn height
+MIN_CAR_BALL_GAP = 400.0   # uu: no car starts on top of the ball
+BALL_START_SPEED = 600.0   # uu/s: at most this, flat: a loose ball, not a shot
+CAR_START_SPEED = 0.6 * CAR_MAX_SPEED
+
+
+class ScatterStartMutator(StateMutator[GameState]):
+    """With probability `chance`, ball and cars start anywhere on the floor, rolling and
+    driving in random directions; otherwise RLGym's kickoff (SeededKickoffMutator).
+
+    Every game from a kickoff shows the learner one opening and a slow walk to the rest
+    of the field; scattered starts put it beside a ball near either goal from the first
+    update (the kind of start rlgym-tools' RandomPhysicsMutator gives, but on the
+    ground: that one throws cars into the air at random tilts). `rng` is the env's own
+    generator, shared with the kickoff, so reset(seed=...) still replays the same games;
+    at chance 0 no number is drawn, so kickoffs are what they were without this mutator.
+    """
+
+    def __init__(self, kickoff: SeededKickoffMutator, chance: float) -> None:
+        self.kickoff = kickoff
+        self.chance = chance
+
+    def apply(self, state: GameState, shared_info: dict[str, Any]) -> None:
+        if self.chance <= 0.0 or self.kickoff.rng.random() >= self.chance:
+            self.kickoff.apply(state, shared_info)
+            return
+        rng = self.kickoff.rng
+        x_max, y_max = SIDE_WALL_X - WALL_MARGIN, BACK_WALL_Y - WALL_MARGIN
+        ball = state.ball
+        ball.position = np.array([rng.uniform(-x_max, x_max), rng.uniform(-y_max, y_max),
+                                  BALL_RESTING_HEIGHT], dtype=np.float32)
+        heading = rng.uniform(-np.pi, np.pi)
+        speed = rng.uniform(0.0, BALL_START_SPEED)
+        ball.linear_velocity = np.array([speed * np.cos(heading), speed * np.sin(heading),
+                                         0.0], dtype=np.float32)
+        ball.angular_velocity = np.zeros(3, dtype=np.float32)
+        for car in state.cars.values():
+            while True:
+                pos = np.array([rng.uniform(-x_max, x_max), rng.uniform(-y_max, y_max),
+                                CAR_RESTING_HEIGHT], dtype=np.float32)
+                if np.hypot(*(pos[:2] - ball.position[:2])) >= MIN_CAR_BALL_GAP:
+                    break
+            yaw = rng.uniform(-np.pi, np.pi)
+            speed = rng.uniform(0.0, CAR_START_SPEED)
+            car.physics.position = pos
+            car.physics.linear_velocity = np.array(
+                [speed * np.cos(yaw), speed * np.sin(yaw), 0.0], dtype=np.float32)
+            car.physics.angular_velocity = np.zeros(3, dtype=np.float32)
+            car.physics.euler_angles = np.array([0.0, yaw, 0.0], dtype=np.float32)
+            car.boost_amount = float(rng.uniform(0.0, 100.0))

@@ -192,7 +192,8 @@ def opponent_policy(opponent: Opponent, cfg: PPOConfig, rocket: RocketEnvConfig,
 # --- games -----------------------------------------------------------------------------
 def eval_env(cfg: PPOConfig, no_touch_timeout: bool = False) -> tuple[RocketEnvConfig, int]:
     """The run's env settings with games capped at EVAL_GAME_S (and, unless
-    no_touch_timeout, no earlier end for want of a touch), and the observation size."""
+    no_touch_timeout, no earlier end for want of a touch), every game from a kickoff
+    (scattered starts are a training device), and the observation size."""
     from dreamlab.envs.rocket.fast_obs import obs_size
     from dreamlab.ppo.selfplay.train import selfplay_settings
 
@@ -200,7 +201,7 @@ def eval_env(cfg: PPOConfig, no_touch_timeout: bool = False) -> tuple[RocketEnvC
     game_s = min(rocket.game_timeout_s, EVAL_GAME_S)
     no_touch_s = rocket.no_touch_timeout_s if no_touch_timeout else game_s
     rocket = dataclasses.replace(rocket, game_timeout_s=game_s,
-                                 no_touch_timeout_s=min(no_touch_s, game_s))
+                                 no_touch_timeout_s=min(no_touch_s, game_s), scatter_start=0.0)
     return rocket, obs_size(rocket.max_team_size)
 
 

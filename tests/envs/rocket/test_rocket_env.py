@@ -97,10 +97,22 @@ def test_scattered_starts_spread_over_the_floor_and_repeat_with_the_seed() -> No
     # anywhere on the floor, both halves, inside the walls, never on the kickoff spots
     assert balls[:, 1].min() < -1000 and balls[:, 1].max() > 1000
     assert np.abs(balls[:, 0]).max() < 4096 - 500 and np.abs(cars[:, 1]).max() < 5120 - 500
+    spots = np.concatenate([balls, cars])
+    assert (np.abs(spots[:, 0]) + np.abs(spots[:, 1])).max() < 8064 - 500  # corners
     assert np.abs(balls[:, :2]).min(axis=1).max() > 0
     assert (balls[:, 2] < 100).all() and (cars[:, 2] < 20).all()
     gaps = [np.hypot(*(c[:2] - b[:2])) for b, cs in starts for c in cs]
     assert min(gaps) >= 400
+
+
+def test_scattered_spots_keep_off_the_walls_and_the_corner_ramps() -> None:
+    from dreamlab.envs.rocket.mutators import floor_spot
+
+    rng = np.random.default_rng(0)
+    spots = np.array([floor_spot(rng, 17.0) for _ in range(20_000)])
+    assert np.abs(spots[:, 0]).max() <= 4096 - 600 and np.abs(spots[:, 1]).max() <= 5120 - 600
+    diagonal = np.abs(spots[:, 0]) + np.abs(spots[:, 1])
+    assert diagonal.max() <= 8064 - 600 and diagonal.max() > 8064 - 700  # reaches, never over
 
 
 def _shoot(env, x: float, steps: int = 40):

@@ -91,9 +91,12 @@ class SeededKickoffMutator(StateMutator[GameState]):
             car.boost_amount = 33.3  # kickoff boost, as in RLGym's KickoffMutator
 
 
-# Scattered starts stay this far inside the side and back walls, clear of the curved
-# ramps, so every car starts on flat floor and the ball rolls rather than climbs.
+# Scattered starts stay this far inside the side and back walls and the corners' diagonal
+# walls (|x| + |y| = CORNER_DIAGONAL, the bound rlgym-tools' RandomPhysicsMutator checks),
+# clear of the curved ramps, so every car starts on flat floor and the ball rolls rather
+# than climbs.
 WALL_MARGIN = 600.0
+CORNER_DIAGONAL = 8064.0
 CAR_RESTING_HEIGHT = 17.0  # uu: KickoffMutator's spawn height
 MIN_CAR_BALL_GAP = 400.0   # uu: no car starts on top of the ball
 BALL_START_SPEED = 600.0   # uu/s: at most this, flat: a loose ball, not a shot
@@ -121,10 +124,8 @@ class ScatterStartMutator(StateMutator[GameState]):
             self.kickoff.apply(state, shared_info)
             return
         rng = self.kickoff.rng
-        x_max, y_max = SIDE_WALL_X - WALL_MARGIN, BACK_WALL_Y - WALL_MARGIN
         ball = state.ball
-        ball.position = np.array([rng.uniform(-x_max, x_max), rng.uniform(-y_max, y_max),
-                                  BALL_RESTING_HEIGHT], dtype=np.float32)
+        ball.position = floor_spot(rng, BALL_RESTING_HEIGHT)
         heading = rng.uniform(-np.pi, np.pi)
         speed = rng.uniform(0.0, BALL_START_SPEED)
         ball.linear_velocity = np.array([speed * np.cos(heading), speed * np.sin(heading),
@@ -132,8 +133,7 @@ class ScatterStartMutator(StateMutator[GameState]):
         ball.angular_velocity = np.zeros(3, dtype=np.float32)
         for car in state.cars.values():
             while True:
-                pos = np.array([rng.uniform(-x_max, x_max), rng.uniform(-y_max, y_max),
-                                CAR_RESTING_HEIGHT], dtype=np.float32)
+                pos = floor_spot(rng, CAR_RESTING_HEIGHT)
                 if np.hypot(*(pos[:2] - ball.position[:2])) >= MIN_CAR_BALL_GAP:
                     break
             yaw = rng.uniform(-np.pi, np.pi)
@@ -144,3 +144,12 @@ class ScatterStartMutator(StateMutator[GameState]):
             car.physics.angular_velocity = np.zeros(3, dtype=np.float32)
             car.physics.euler_angles = np.array([0.0, yaw, 0.0], dtype=np.float32)
             car.boost_amount = float(rng.uniform(0.0, 100.0))
+
+
+def floor_spot(rng: np.random.Generator, height: float) -> np.ndarray:
+    """A uniform point of the flat floor, WALL_MARGIN inside every wall (corners too)."""
+    x_max, y_max = SIDE_WALL_X - WALL_MARGIN, BACK_WALL_Y - WALL_MARGIN
+    while True:
+        x, y = rng.uniform(-x_max, x_max), rng.uniform(-y_max, y_max)
+        if abs(x) + abs(y) <= CORNER_DIAGONAL - WALL_MARGIN:
+            return np.array([x, y, height], dtype=np.float32)

@@ -128,8 +128,7 @@ class ScatterStartMutator(StateMutator[GameState]):
         ball.position = floor_spot(rng, BALL_RESTING_HEIGHT)
         heading = rng.uniform(-np.pi, np.pi)
         speed = rng.uniform(0.0, BALL_START_SPEED)
-        ball.linear_velocity = np.array([speed * np.cos(heading), speed * np.sin(heading),
-                                         0.0], dtype=np.float32)
+        ball.linear_velocity = flat_velocity(speed, heading)
         ball.angular_velocity = np.zeros(3, dtype=np.float32)
         for car in state.cars.values():
             while True:
@@ -139,8 +138,7 @@ class ScatterStartMutator(StateMutator[GameState]):
             yaw = rng.uniform(-np.pi, np.pi)
             speed = rng.uniform(0.0, CAR_START_SPEED)
             car.physics.position = pos
-            car.physics.linear_velocity = np.array(
-                [speed * np.cos(yaw), speed * np.sin(yaw), 0.0], dtype=np.float32)
+            car.physics.linear_velocity = flat_velocity(speed, yaw)
             car.physics.angular_velocity = np.zeros(3, dtype=np.float32)
             car.physics.euler_angles = np.array([0.0, yaw, 0.0], dtype=np.float32)
             car.boost_amount = float(rng.uniform(0.0, 100.0))
@@ -153,3 +151,8 @@ def floor_spot(rng: np.random.Generator, height: float) -> np.ndarray:
         x, y = rng.uniform(-x_max, x_max), rng.uniform(-y_max, y_max)
         if abs(x) + abs(y) <= CORNER_DIAGONAL - WALL_MARGIN:
             return np.array([x, y, height], dtype=np.float32)
+
+
+def flat_velocity(speed: float, heading: float) -> np.ndarray:
+    """A velocity along the floor: `speed` uu/s towards `heading` (radians from +x)."""
+    return np.array([speed * np.cos(heading), speed * np.sin(heading), 0.0], dtype=np.float32)

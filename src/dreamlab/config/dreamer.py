@@ -72,9 +72,9 @@ ENV_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     # and rates, with action repeat 4 (PlaNet's cartpole setting) at train ratio 256:
     # 12,500 updates, ~1 h a run with three seeds at once on the 2 cores. Ratio 128 (6,250
     # updates, half the time) averaged 797.4 over six seeds, three under 800; ratio 256
-    # gave 964.8 / 852.8 / 883.2 (dreamer_learning_..._r256.json). Probed with one seed:
-    # action repeat 2 at ratio 64 reached 381 at 20k env steps and 480 at 60k; action
-    # repeat 4 reached 600 at 20k.
+    # averaged 914.9 over six, the lowest 852.8 (dreamer_learning_..._r256*.json). Probed
+    # with one seed: action repeat 2 at ratio 64 reached 381 at 20k env steps and 480 at
+    # 60k; action repeat 4 reached 600 at 20k.
     ("dm_control/cartpole-balance-v0", "medium"): {**_DMC_PROPRIO_MEDIUM, "train_ratio": 256.0},
     # Issue 11 asks for pendulum_swingup to be reported beside it (the DreamerV3 paper: 716
     # at 100k), measured at ratio 128 (6,250 updates, ~30 min a run). Its reward is sparse

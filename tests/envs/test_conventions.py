@@ -100,3 +100,15 @@ def test_deepmind_control_through_shimmy_from_state_and_pixels() -> None:
     assert frame.shape == (32, 32, 3) and frame.dtype == np.uint8
     frame, reward, *_ = pixels.step(pixels.action_space.sample())
     assert 0.0 <= reward <= 1.0
+
+
+@pytest.mark.skipif(not extra_installed("dmc"), reason="the dmc extra is not installed")
+def test_deepmind_control_pixels_are_camera_zero_drawn_at_the_frame_size() -> None:
+    # Camera 0 frames the cart: its orange body covers ~1.1% of a 64x64 frame, against
+    # ~0.25% from MuJoCo's free camera squashed down from 320x240.
+    env = make_env("dm_control/cartpole-balance-v0", obs="pixels", img_size=64, seed=0)
+    frame, _ = env.reset(seed=0)
+    assert env.unwrapped.render().shape == (64, 64, 3)  # drawn at size, not resized
+    r, g, b = (frame[..., i].astype(int) for i in range(3))
+    cart = (r > 150) & (b < 120) & (r - b > 80)
+    assert cart.mean() > 0.005

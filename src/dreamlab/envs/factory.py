@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 
 from dreamlab.envs.cartpole import CartPoleFollowCrop, CartPoleRaster
-from dreamlab.envs.registry import check_available, native_pixels, resolve_env_id
+from dreamlab.envs.registry import check_available, looks_dmc, native_pixels, resolve_env_id
 from dreamlab.envs.spec import ActionSpec, EnvInfo, state_range
 from dreamlab.envs.wrappers import (
     ActionRepeat,
@@ -116,7 +116,7 @@ def make_env(
             f"{resolved} pixels come from render_mode='rgb_array', not {render_mode!r}",
             "leave render_mode unset and save videos from the observations",
         )
-    dmc_pixels = from_render and resolved.startswith("dm_control/")
+    dmc_pixels = from_render and looks_dmc(resolved)
     try:
         env = gym.make(resolved, render_mode="rgb_array" if from_render else render_mode,
                        **(dmc_render_kwargs(img_size) if dmc_pixels else {}))

@@ -83,7 +83,8 @@ def _looks_atari(env_id: str) -> bool:
     return env_id.startswith("ALE/") or "NoFrameskip" in env_id or "Deterministic" in env_id
 
 
-def _looks_dmc(env_id: str) -> bool:
+def looks_dmc(env_id: str) -> bool:
+    """A DeepMind Control Suite id, served through shimmy (`dm_control/<domain>-<task>-v0`)."""
     return env_id.startswith("dm_control/")
 
 
@@ -125,7 +126,7 @@ def resolve_env_id(env_id: str) -> str:
     if external_env(env_id) is not None:
         return env_id
     _register_atari()
-    if _looks_dmc(env_id):
+    if looks_dmc(env_id):
         if not extra_installed("dmc"):
             raise _missing_extra(env_id, "dmc")
         _register_dmc()
@@ -152,7 +153,7 @@ def env_family(env_id: str) -> str:
     """classic, box2d, atari or other, read from the registered entry point."""
     spec = gym.registry.get(env_id)
     if spec is None:
-        if _looks_dmc(env_id):
+        if looks_dmc(env_id):
             return "dmc"
         return "atari" if _looks_atari(env_id) else "other"
     entry = spec.entry_point if isinstance(spec.entry_point, str) else ""

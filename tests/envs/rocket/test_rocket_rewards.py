@@ -1,4 +1,5 @@
-"""The ball->goal velocity term on hand-made states: its sign for each team."""
+"""The ball->goal terms on hand-made states (their sign for each team), and the fused
+reward against the library composition."""
 
 from types import SimpleNamespace
 
@@ -8,14 +9,18 @@ import pytest
 pytest.importorskip("rlgym.rocket_league")
 pytest.importorskip("rlgym_tools")
 
-from dreamlab.envs.rocket.rewards import BallToGoalVelocityReward  # noqa: E402
+from dreamlab.envs.rocket.rewards import (  # noqa: E402
+    BallToGoalVelocityReward,
+    TouchBallToGoalReward,
+)
 
 
-def _state(tick: int, ball_velocity: list[float], ball_y: float = 0.0) -> SimpleNamespace:
+def _state(tick: int, ball_velocity: list[float], ball_y: float = 0.0,
+           touched: tuple[str, ...] = ()) -> SimpleNamespace:
     ball = SimpleNamespace(position=np.array([0.0, ball_y, 93.0]),
                            linear_velocity=np.array(ball_velocity))
-    cars = {"blue-0": SimpleNamespace(team_num=0), "orange-0": SimpleNamespace(team_num=1),
-            "orange-1": SimpleNamespace(team_num=1)}
+    cars = {agent: SimpleNamespace(team_num=team, ball_touches=int(agent in touched))
+            for agent, team in (("blue-0", 0), ("orange-0", 1), ("orange-1", 1))}
     return SimpleNamespace(tick_count=tick, ball=ball, cars=cars)
 
 
@@ -39,9 +44,31 @@ def test_sideways_ball_earns_little() -> None:
     assert abs(out["blue-0"]) < 1e-6
 
 
+@pytest.mark.parametrize("toucher, vy, sign", [
+    ("blue-0", 3000.0, 1), ("blue-0", -3000.0, -1),     # blue attacks +y
+    ("orange-0", -3000.0, 1), ("orange-0", 3000.0, -1),  # orange attacks -y
+])
+def test_touch_to_goal_pays_only_the_toucher_by_the_kick_s_direction(toucher, vy, sign) -> None:
+    """A touch that sends the ball at the opponents' goal pays the toucher, one that sends
+    it at its own goal costs it, and nobody else is paid for the ball's motion."""
+    reward = TouchBallToGoalReward()
+    agents = ["blue-0", "orange-0", "orange-1"]
+    reward.reset(agents, _state(0, [0.0, 600.0, 0.0]), {})
+    # The ball already rolled at +600 before the touch: only the change counts.
+    out = reward.get_rewards(agents, _state(8, [0.0, 600.0 + vy, 0.0], touched=(toucher,)),
+                             {}, {}, {})
+    assert out[toucher] == pytest.approx(sign * 0.5, rel=1e-3)
+    assert all(v == 0.0 for a, v in out.items() if a != toucher)
+    # The ball keeps going after the touch: no touch, no pay.
+    again = reward.get_rewards(agents, _state(16, [0.0, 600.0 + vy, 0.0]), {}, {}, {})
+    assert all(v == 0.0 for v in again.values())
+
+
 @pytest.mark.parametrize(("team_size", "weights"), [
     ("1v1", {}), ("1v2", {}), ("2v2", {}),
     ("2v2", {"touch": 0.0, "team_spirit": 1.0, "opponent_weight": 0.0}),
+    ("1v1", {"touch_ball_to_goal": 5.0, "opponent_weight": 0.0}),
+    ("2v2", {"touch_ball_to_goal": 3.0}),
 ])
 def test_fused_reward_equals_the_library_composition(team_size, weights) -> None:
     """FusedTeamReward gives build_reward's numbers exactly, in random games with goals,

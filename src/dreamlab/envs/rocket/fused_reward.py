@@ -26,7 +26,7 @@ from dreamlab.envs.rocket.rewards import OPPONENT_GOAL, GameClock, ball_speed_to
 
 class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
     """DistributeRewardsWrapper(CombinedReward(goal, touch, player->ball velocity,
-    ball->goal velocity)) with build_reward's weights, computed in one loop."""
+    ball->goal velocity, touch->goal)) with build_reward's weights, computed in one loop."""
 
     def __init__(self, weights: RewardWeights) -> None:
         self.w = weights
@@ -36,10 +36,12 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
         self.team_coef = 1.0 - weights.opponent_weight
         self.opp_coef = weights.opponent_weight
         self._clock = GameClock()
+        self._prev_ball_velocity: np.ndarray | None = None
 
     def reset(self, agents: list[AgentID], initial_state: GameState,
               shared_info: dict[str, Any]) -> None:
         self._clock.reset(initial_state.tick_count)
+        self._prev_ball_velocity = np.array(initial_state.ball.linear_velocity)
 
     def get_rewards(self, agents: list[AgentID], state: GameState,
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
@@ -50,11 +52,18 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
         towards_goal = {team: ball_speed_towards(ball.position, ball.linear_velocity, goal) * dt
                         for team, goal in OPPONENT_GOAL.items()} \
             if w.ball_to_goal_velocity != 0.0 else {}
+        kick = None
+        if w.touch_ball_to_goal != 0.0:  # TouchBallToGoalReward's bookkeeping
+            prev = ball.linear_velocity if self._prev_ball_velocity is None \
+                else self._prev_ball_velocity
+            self._prev_ball_velocity = np.array(ball.linear_velocity)
+            kick = ball.linear_velocity - prev
         base: dict[AgentID, float] = {}
         blue: list[float] = []
         orange: list[float] = []
         for agent, car in state.cars.items():
-            total = 0.0  # CombinedReward's order: goal, touch, player->ball, ball->goal
+            total = 0.0  # CombinedReward's order: goal, touch, player->ball, ball->goal,
+            #              touch->goal
             if w.goal != 0.0:  # GoalReward
                 goal = (1 if state.scoring_team == car.team_num else -1) \
                     if state.goal_scored else 0
@@ -68,6 +77,9 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                 total += (vel / CAR_MAX_SPEED * dt) * w.player_to_ball_velocity
             if w.ball_to_goal_velocity != 0.0:
                 total += towards_goal[car.team_num] * w.ball_to_goal_velocity
+            if kick is not None:  # TouchBallToGoalReward
+                total += (ball_speed_towards(ball.position, kick, OPPONENT_GOAL[car.team_num])
+                          if car.ball_touches > 0 else 0.0) * w.touch_ball_to_goal
             base[agent] = total
             (blue if car.is_blue else orange).append(total)
         agg_blue, agg_orange = fmean(blue), fmean(orange)

@@ -32,6 +32,9 @@ class RewardWeights:
         0.5, "car speed towards the ball / 2300 uu/s, per game second (rlgym-tools)")
     ball_to_goal_velocity: float = opt(
         2.0, "ball speed towards the opponents' goal / 6000 uu/s, per game second")
+    touch_ball_to_goal: float = opt(
+        0.0, "on a touch, the ball's gain in speed towards the opponents' goal / 6000 uu/s "
+        "(paid to the toucher only; a touch towards its own goal costs)")
     team_spirit: float = opt(0.3, "share of each reward spread over the agent's team "
                              "(OpenAI Five's team spirit; DistributeRewardsWrapper)",
                              low=0.0, high=1.0)

@@ -80,8 +80,41 @@ class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
         return {agent: per_team[state.cars[agent].team_num] for agent in agents}
 
 
+class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
+    """On a step in which the agent touched the ball: how much faster the ball now moves
+    towards the agent's opponents' goal than it did a step before, / BALL_MAX_SPEED.
+
+    Why beside BallToGoalVelocityReward: that term pays both cars for every movement of the
+    ball, whoever caused it, and at weights large enough to matter it kept the learner off
+    the ball (benchmarks/results/rocket_learning_shoot.json, rocket_learning_b2g5.json).
+    This one pays only the car that made the change, and charges it for a touch that
+    sends the ball towards its own goal. rlgym-tools' AdvancedTouchReward pays the size of
+    the change in any direction.
+    """
+
+    def __init__(self) -> None:
+        self._prev_velocity: np.ndarray | None = None
+
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self._prev_velocity = np.array(initial_state.ball.linear_velocity)
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
+        ball = state.ball
+        prev = ball.linear_velocity if self._prev_velocity is None else self._prev_velocity
+        self._prev_velocity = np.array(ball.linear_velocity)  # the engine may reuse arrays
+        kick = ball.linear_velocity - prev
+        return {agent: ball_speed_towards(ball.position, kick,
+                                          OPPONENT_GOAL[state.cars[agent].team_num])
+                if state.cars[agent].ball_touches > 0 else 0.0
+                for agent in agents}
+
+
 def ball_speed_towards(position: np.ndarray, velocity: np.ndarray, target: np.ndarray) -> float:
-    """Component of the ball's velocity along ball->target, in units of BALL_MAX_SPEED."""
+    """Component of a velocity (or change of velocity) along ball->target, in units of
+    BALL_MAX_SPEED."""
     direction = target - position
     norm = math.sqrt(float(np.dot(direction, direction)))  # np.linalg.norm costs 3x here
     if norm == 0.0:
@@ -101,6 +134,7 @@ def build_reward(weights: RewardWeights) -> RewardFunction:
         (TouchReward(), weights.touch),
         (VelocityPlayerToBallReward(), weights.player_to_ball_velocity),
         (BallToGoalVelocityReward(), weights.ball_to_goal_velocity),
+        (TouchBallToGoalReward(), weights.touch_ball_to_goal),
     ]
     combined = CombinedReward(*[(fn, w) for fn, w in parts if w != 0.0])
     return DistributeRewardsWrapper(

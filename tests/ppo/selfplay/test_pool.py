@@ -65,3 +65,22 @@ def test_weights_are_never_zero() -> None:
     pool = _pool(3)
     w = pool.past_weights(FixedOdds({"s0": 1.0, "s1": 0.0, "s2": 0.5}), "learner")
     assert np.all(w > 0)
+
+
+def test_the_chaser_takes_a_share_p_chaser_of_the_games_and_is_never_evicted() -> None:
+    from dreamlab.ppo.selfplay.pool import CHASER
+
+    odds = FixedOdds({"s0": 0.5, "s1": 0.5, "s2": 0.5})
+    pool = _pool(3, p_latest=1.0, p_chaser=0.25, max_size=3)
+    picks = [pool.sample(odds).id for _ in range(4000)]
+    assert picks.count(CHASER.id) / 4000 == pytest.approx(0.25, abs=0.03)
+    assert set(picks) == {CHASER.id, "s2"}  # the rest as p_latest says
+    pool.add(Snapshot("s3", 300, "pool/s3.pt"))
+    assert CHASER.id not in [s.id for s in pool.snapshots]  # not a snapshot: never evicted
+    copy = OpponentPool.from_dict(pool.to_dict())
+    assert copy.p_chaser == 0.25
+    assert [pool.sample(odds).id for _ in range(50)] == [copy.sample(odds).id for _ in range(50)]
+    assert CHASER.id not in {_pool(3, p_chaser=0.0).sample(odds).id for _ in range(500)}
+    assert {_pool(3, p_chaser=1.0).sample(odds).id for _ in range(50)} == {CHASER.id}
+    with pytest.raises(ConfigError, match="p_chaser"):
+        OpponentPool(p_chaser=-0.1)

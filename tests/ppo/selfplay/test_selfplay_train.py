@@ -51,6 +51,21 @@ def test_selfplay_trains_rates_and_resumes(tmp_path) -> None:
         [192, 256, 320]
 
 
+def test_games_against_the_scripted_chaser_are_played_rated_and_logged(tmp_path) -> None:
+    from dreamlab.runtime.logger import read_metrics
+
+    cfg = _cfg(tmp_path, 128)
+    cfg.selfplay = {**cfg.selfplay, "p_chaser": 1.0}
+    train_selfplay(cfg)
+    run = tmp_path / "run"
+    ratings = json.loads((run / "selfplay_ratings.json").read_text())["ratings"]
+    assert "chaser" in ratings
+    # Every game was against the chaser: its rating moved away from where it started.
+    assert ratings["chaser"] != [25.0, 25.0 / 3]
+    scores = read_metrics(run / "logs").get("selfplay/score_vs_chaser", [])
+    assert scores and all(0.0 <= v <= 1.0 for _, v in scores)
+
+
 def test_the_preset_debug_run_completes_from_the_cli(tmp_path) -> None:
     from pathlib import Path
 

@@ -33,6 +33,9 @@ class SelfPlayConfig:
         "help": "timesteps where each named stage starts (with a list of names)"})
     p_latest: float = opt(0.8, "probability that the opponent is the newest snapshot; "
                           "otherwise a past one weighted towards even matches", low=0, high=1)
+    p_chaser: float = opt(0.0, "probability that a game's opponent is the scripted chaser "
+                          "(drives at the ball and boosts) instead of a pool snapshot",
+                          low=0, high=1)
     pool_size: int = opt(20, "past snapshots kept in the pool (oldest dropped)", low=1)
     snapshot_every: int = opt(100_000, "timesteps between snapshots added to the pool", low=1)
     learner_team: str = opt("alternate", "the learner's colour: blue, orange, or alternate "

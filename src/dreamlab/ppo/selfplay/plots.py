@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dreamlab.ppo.selfplay.pool import CHASER
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
 from dreamlab.ppo.selfplay.schedule import TeamSizeSchedule
 from dreamlab.report.plots import agg_figure
@@ -31,6 +32,9 @@ def plot_ratings(table: RatingTable, path: str | Path,
     if points:
         ax.scatter(*zip(*points, strict=True), color="tab:orange", s=14, zorder=3,
                    label="pool snapshots (now)")
+    if CHASER.id in table:
+        ax.axhline(table.get(CHASER.id).mu, color="tab:red", linestyle=":", linewidth=1,
+                   label="scripted chaser (now)")
     if schedule is not None:
         for stage in schedule.stages[1:]:
             ax.axvline(stage.start, color="grey", linestyle="--", linewidth=0.8)
@@ -39,7 +43,7 @@ def plot_ratings(table: RatingTable, path: str | Path,
     ax.set_xlabel("timesteps")
     ax.set_ylabel("OpenSkill rating (mu)")
     ax.set_title(f"Self-play ratings ({table.games} games)")
-    if xs or points:
+    if xs or points or CHASER.id in table:
         ax.legend(loc="lower right", fontsize=8)
     path = Path(path)
     atomic_save_figure(path, fig)
@@ -49,7 +53,8 @@ def plot_ratings(table: RatingTable, path: str | Path,
 # (tag, panel title, y label) of the training-curves figure, one panel each.
 _PANELS = (
     (("train/episode_return",), "learner return per game (mean per update)", "return"),
-    (("selfplay/score",), "learner score vs the pool (1 win, 0.5 draw, 0 loss)", "score"),
+    (("selfplay/score", "selfplay/score_vs_chaser"),
+     "learner score (1 win, 0.5 draw, 0 loss): all games, games vs the chaser", "score"),
     (("perf/collect_sps", "perf/overall_sps"), "throughput", "env steps/s"),
     (("selfplay/stage",), "curriculum stage", "stage index"),
 )

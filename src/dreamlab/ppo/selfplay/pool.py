@@ -6,6 +6,9 @@ latest keeps the pressure on); otherwise a past snapshot drawn with weight
 ratings: 1 for an even match, near 0 for one the learner always wins or always loses
 (rocket-learn's "weighted towards even matches"). Past snapshots keep the learner from
 forgetting how to beat old strategies (ML-Agents keeps a window of them for this).
+With probability `p_chaser` (default 0) the opponent is instead the scripted chaser
+(envs/rocket/chaser.py), which is never evicted: a learner that only meets copies of
+itself can stay weak against a bot that always reaches the ball first.
 
 The pool holds metadata only (id, timesteps, weights file name); the trainer saves and
 loads the weights. Pure Python + numpy.
@@ -30,6 +33,10 @@ class Snapshot:
     path: str  # relative to the run directory
 
 
+# The scripted chaser's seat in the pool; the trainer maps this id to the bot itself.
+CHASER = Snapshot("chaser", 0, "")
+
+
 class WinProbability(Protocol):
     def win_probability(self, a: str, b: str) -> float: ...
 
@@ -38,12 +45,14 @@ class OpponentPool:
     """At most `max_size` snapshots, oldest evicted first (the newest is never evicted)."""
 
     def __init__(self, p_latest: float = 0.8, max_size: int = 20, sharpness: float = 1.0,
-                 seed: int | None = None) -> None:
-        if not 0.0 <= p_latest <= 1.0:
-            raise ConfigError(f"p_latest must be in [0, 1], got {p_latest}")
+                 seed: int | None = None, p_chaser: float = 0.0) -> None:
+        for name, p in (("p_latest", p_latest), ("p_chaser", p_chaser)):
+            if not 0.0 <= p <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {p}")
         if max_size < 1:
             raise ConfigError(f"pool_size must be >= 1, got {max_size}")
         self.p_latest = p_latest
+        self.p_chaser = p_chaser
         self.max_size = max_size
         self.sharpness = sharpness
         self.snapshots: list[Snapshot] = []
@@ -75,8 +84,12 @@ class OpponentPool:
         return w / w.sum()
 
     def sample(self, ratings: WinProbability, learner: str = "learner") -> Snapshot:
-        """The next opponent: the newest with probability p_latest, else a past one."""
+        """The next opponent: the chaser with probability p_chaser; otherwise the newest
+        snapshot with probability p_latest, else a past one."""
         latest = self.latest  # an empty pool is an error, whatever the draw
+        # No draw at p_chaser 0, so runs without the chaser keep their opponent sequence.
+        if self.p_chaser > 0.0 and self.rng.random() < self.p_chaser:
+            return CHASER
         if len(self) == 1 or self.rng.random() < self.p_latest:
             return latest
         past = self.snapshots[:-1]
@@ -84,7 +97,8 @@ class OpponentPool:
 
     # --- persistence -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"p_latest": self.p_latest, "max_size": self.max_size,
+        return {"p_latest": self.p_latest, "p_chaser": self.p_chaser,
+                "max_size": self.max_size,
                 "sharpness": self.sharpness,
                 "snapshots": [asdict(s) for s in self.snapshots],
                 "rng": self.rng.bit_generator.state}
@@ -92,7 +106,7 @@ class OpponentPool:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpponentPool:
         pool = cls(float(data["p_latest"]), int(data["max_size"]),
-                   float(data.get("sharpness", 1.0)))
+                   float(data.get("sharpness", 1.0)), p_chaser=float(data.get("p_chaser", 0.0)))
         pool.snapshots = [Snapshot(**s) for s in data["snapshots"]]
         if "rng" in data:
             pool.rng.bit_generator.state = data["rng"]

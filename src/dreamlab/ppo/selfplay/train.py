@@ -40,7 +40,7 @@ from dreamlab.ppo.selfplay.collector import SelfPlayCollector
 from dreamlab.ppo.selfplay.config import SelfPlayConfig
 from dreamlab.ppo.selfplay.numpy_policy import NumpyPolicy, supports
 from dreamlab.ppo.selfplay.plots import plot_ratings, plot_training
-from dreamlab.ppo.selfplay.pool import OpponentPool, Snapshot
+from dreamlab.ppo.selfplay.pool import CHASER, OpponentPool, Snapshot
 from dreamlab.ppo.selfplay.preset import is_rocket_env
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
 from dreamlab.ppo.selfplay.rollout_batch import minibatch_size, rollout_to_batch
@@ -128,7 +128,8 @@ class SelfPlayRun:
             else ActionLayout("continuous", (8,))
         self.agent = PPOAgent(cfg, (self.obs_dim,), self._action_space(), self.columns,
                               self.device.device)
-        self.pool = OpponentPool(sp.p_latest, sp.pool_size, seed=derive_seed(cfg.seed, "pool"))
+        self.pool = OpponentPool(sp.p_latest, sp.pool_size, seed=derive_seed(cfg.seed, "pool"),
+                                 p_chaser=sp.p_chaser)
         self.ratings = RatingTable()
         self.last_snapshot = -1
         self._named: list[set[str]] = []  # pool files each kept checkpoint names
@@ -145,6 +146,8 @@ class SelfPlayRun:
                                            self._load_opponent, cfg.gamma)
         if not len(self.pool):
             self._snapshot()
+        if self.pool.p_chaser > 0.0 and CHASER.id not in self.ratings:
+            self.ratings.add_snapshot(CHASER.id)  # starts at the learner's rating
         self.logger = RunLogger(self.layout.logs)
         self.hook = Webhook(resolve_webhook_url(cfg.webhook_url))
         # Acting in numpy on the CPU (numpy_policy.py); the network itself stays in torch.
@@ -196,6 +199,10 @@ class SelfPlayRun:
                 path.unlink(missing_ok=True)
 
     def _load_opponent(self, snapshot: Snapshot) -> Any:
+        if snapshot.id == CHASER.id:
+            from dreamlab.envs.rocket.chaser import Chaser
+
+            return Chaser(self.rocket.action)
         state = safe_torch_load(self.layout.root / snapshot.path)
         net = ActorCritic((self.obs_dim,), self.layout_actions, "mlp", self.cfg.hidden_size,
                           self.cfg.hidden_layers, self.cfg.activation)
@@ -320,6 +327,10 @@ class SelfPlayRun:
                                float(np.mean([g["return"] for g in finished])), c.global_step)
             self.logger.scalar("selfplay/score", float(np.mean([g["score"] for g in finished])),
                                c.global_step)
+            vs_chaser = [g["score"] for g in finished if g["opponent"] == CHASER.id]
+            if vs_chaser:
+                self.logger.scalar("selfplay/score_vs_chaser", float(np.mean(vs_chaser)),
+                                   c.global_step)
         recent = games.recent_returns
         log.info("step %d/%d | stage %s | games W/D/L %d/%d/%d | return %.2f | rating %.1f "
                  "+- %.1f | %.0f collected, %.0f overall steps/s", c.global_step,

@@ -159,9 +159,13 @@ def summarize(run_dir: Path, evaluation: dict[str, Any] | None) -> dict[str, Any
                              for k in snapshots],
         "learner_rating_final": [round(x, 3) for x in table["learner"]]
         if "learner" in table else None,
+        # With selfplay.p_chaser > 0 the scripted chaser is rated beside the snapshots.
+        "chaser_rating_final": [round(x, 3) for x in table["chaser"]]
+        if "chaser" in table else None,
         "curves": {tag: thin(metrics.get(tag, [])) for tag in (
             "train/episode_return", "selfplay/rating_mu", "selfplay/rating_sigma",
-            "selfplay/score", "train/entropy", "perf/overall_sps", "perf/collect_sps")},
+            "selfplay/score", "selfplay/score_vs_chaser", "train/entropy", "perf/overall_sps",
+            "perf/collect_sps")},
         "evaluation": evals,
         "evaluation_train_env_steps": evaluation.get("train_env_steps"),
         "evaluation_game_limit_s": evaluation.get("game_limit_s"),

@@ -73,3 +73,19 @@ def test_available_envs_lists_families_and_defaults() -> None:
         "extra": "atari",
         "obs_default": "pixels",
     }
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, {"MUJOCO_GL": "egl", "PYOPENGL_PLATFORM": "egl"}),
+        ({"MUJOCO_GL": "osmesa"}, {"MUJOCO_GL": "osmesa", "PYOPENGL_PLATFORM": "osmesa"}),
+        ({"DISPLAY": ":0"}, {"DISPLAY": ":0"}),
+        ({"MUJOCO_GL": "glfw"}, {"MUJOCO_GL": "glfw"}),
+    ],
+)
+def test_headless_gl_follows_the_users_renderer(given: dict, expected: dict) -> None:
+    """dm_control refuses to import when MuJoCo's and PyOpenGL's backends differ."""
+    environ = dict(given)
+    registry.headless_gl_defaults(environ)
+    assert environ == expected

@@ -11,6 +11,7 @@ import difflib
 import importlib.util
 import logging
 import re
+from collections.abc import MutableMapping
 
 import gymnasium as gym
 
@@ -88,17 +89,28 @@ def looks_dmc(env_id: str) -> bool:
     return env_id.startswith("dm_control/")
 
 
+def headless_gl_defaults(environ: MutableMapping[str, str]) -> None:
+    """Pick MuJoCo's renderer before dm_control is imported.
+
+    dm_control renders through GLFW by default, which needs a display; EGL renders headless
+    (CPU Mesa here, the GPU on a CUDA machine). A user's own `MUJOCO_GL` stays, and PyOpenGL
+    is pointed at the same backend: dm_control refuses to import when `MUJOCO_GL=osmesa`
+    meets `PYOPENGL_PLATFORM=egl`.
+    """
+    if not environ.get("DISPLAY"):
+        environ.setdefault("MUJOCO_GL", "egl")
+    backend = environ.get("MUJOCO_GL")
+    if backend in ("egl", "osmesa"):
+        environ.setdefault("PYOPENGL_PLATFORM", backend)
+
+
 def _register_dmc() -> None:
     """DeepMind Control Suite ids (`dm_control/<domain>-<task>-v0`) come from shimmy,
     registered on import; importing it costs ~1 s, so only when such an id is asked for."""
     if extra_installed("dmc") and "dm_control/cartpole-balance-v0" not in gym.registry:
         import os
 
-        # dm_control renders through GLFW by default, which needs a display; EGL renders
-        # headless (CPU Mesa here, the GPU on a CUDA machine). A user's own choice stays.
-        if not os.environ.get("DISPLAY"):
-            os.environ.setdefault("MUJOCO_GL", "egl")
-            os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        headless_gl_defaults(os.environ)
         import shimmy
 
         gym.register_envs(shimmy)

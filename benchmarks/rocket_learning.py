@@ -5,6 +5,10 @@ Re-run (about 65-75 minutes: 60 of training, then the games):
 Report a run that already exists (a partial one too: its newest checkpoint plays):
     .venv/bin/python benchmarks/rocket_learning.py --summarize runs/rocket_learning_1v1
 Writes benchmarks/results/rocket_learning.json (--name changes the file, e.g. for a probe).
+More seeds of one config (one hour each), then their mean and spread:
+    .venv/bin/python benchmarks/rocket_learning.py --seed 1 --run-dir runs/kick_s1 --name kick_s1
+    .venv/bin/python benchmarks/rocket_learning.py --aggregate rocket_learning_kick kick_s1 \
+        kick_s2 --name rocket_learning_kick_seeds
 
 Training is configs/experiments/ppo_rocket_1v1_hour.yaml under the trainer's own time
 budget (StopRule.max_minutes), so the run ends between updates with a checkpoint rather
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, cpu_model, git_head, save_result  # noqa: E402
+from _common import REPO, RESULTS, cpu_model, git_head, save_result  # noqa: E402
 
 CONFIG = "configs/experiments/ppo_rocket_1v1_hour.yaml"
 RUN_DIR = "runs/rocket_learning_1v1"
@@ -197,6 +201,42 @@ def start(args: argparse.Namespace) -> tuple[list[float], Path, str | None]:
     return load_before, run_dir, config_text
 
 
+def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
+    """One figure from several one-seed hours: a seed reproduces a run on one CPU only, so
+    a learning claim is a mean and spread over seeds (each run's own JSON keeps its detail)."""
+    import statistics
+
+    import yaml
+
+    runs = [json.loads((results / f"{n}.json").read_text()) for n in names]
+    # Comments in the YAML change as runs are written up; the settings must not.
+    configs = [yaml.safe_load(r["settings"]["config_yaml"]) for r in runs]
+    if any(c != configs[0] for c in configs[1:]):
+        raise SystemExit("the runs trained different configs: aggregate one config's seeds")
+    seeds = [r["settings"].get("seed") for r in runs]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"the runs share a seed ({seeds}): each run must be its own seed")
+
+    def spread(values: list[float]) -> dict[str, float]:
+        return {"mean": round(statistics.mean(values), 3),
+                "std": round(statistics.stdev(values), 3) if len(values) > 1 else 0.0,
+                "min": min(values), "max": max(values)}
+
+    figures = {
+        "wins_vs_random": [r["evaluation"]["random"]["wins"] for r in runs],
+        "losses_vs_random": [r["evaluation"]["random"]["losses"] for r in runs],
+        "goals_for_vs_chaser": [r["evaluation"]["chaser"]["goals_for"] for r in runs],
+        "goals_against_vs_chaser": [r["evaluation"]["chaser"]["goals_against"] for r in runs],
+        "env_steps": [r["env_steps"] for r in runs],
+        "learner_rating_mu_final": [r["learner_rating_final"][0] for r in runs],
+    }
+    return {"runs": names, "seeds": seeds,
+            "games_per_opponent": runs[0]["settings"]["episodes_per_opponent"],
+            "config_yaml": runs[0]["settings"]["config_yaml"], "per_run": figures,
+            "summary": {k: spread(v) for k, v in figures.items()},
+            "git_head": git_head(), "cpu_model": cpu_model()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=CONFIG)
@@ -210,11 +250,21 @@ def main() -> None:
                         help="with --summarize: report the saved evaluation, play no games")
     parser.add_argument("--name", default="rocket_learning", help="results file name")
     parser.add_argument("--note", default=None, help="a sentence stored in the JSON's settings")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="training seed (default: the config's); one hour per seed")
+    parser.add_argument("--aggregate", nargs="+", metavar="NAME", default=None,
+                        help="no training: mean and spread of these results files "
+                        "(one seed each) into --name")
     args = parser.parse_args()
+    if args.aggregate:
+        path = save_result(args.name, aggregate(args.aggregate))
+        log(f"wrote {relative(path)}")
+        return
     load_before, run_dir, config_text = start(args)
     trained: dict[str, Any] = {}
     if args.summarize is None:
-        trained = train(args.config, run_dir, args.minutes)
+        trained = train(args.config, run_dir, args.minutes,
+                        None if args.seed is None else {"seed": args.seed})
     load_after_train = load()
     evaluation = None if args.no_eval else evaluate(run_dir, args.episodes)
     summary = summarize(run_dir, evaluation)
@@ -231,7 +281,7 @@ def main() -> None:
         "settings": {"config": args.config, "time_budget_min": args.minutes,
                      "episodes_per_opponent": args.episodes, "opponents": list(OPPONENTS),
                      "summarized_existing_run": args.summarize is not None,
-                     "note": args.note,
+                     "note": args.note, "seed": args.seed,
                      "config_yaml": config_text if config_text is not None else (
                          run_config.read_text() if run_config.exists() else None)},
         **trained,

@@ -1,0 +1,56 @@
+"""benchmarks/rocket_learning.py --aggregate: one learning figure from several one-seed
+hours. It must refuse runs of different settings or of one seed twice, since either would
+pass a single run's luck off as a spread."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "rocket_learning.py"
+YAML = "env: rocket\nrocket:\n  rewards: {goal: 10.0}  # a comment\n"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("rocket_learning", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write(tmp: Path, name: str, seed, wins: int, goals_for: int, yaml_text: str = YAML) -> str:
+    run = {"settings": {"config_yaml": yaml_text, "seed": seed, "episodes_per_opponent": 100},
+           "evaluation": {"random": {"wins": wins, "losses": 100 - wins},
+                          "chaser": {"goals_for": goals_for, "goals_against": 50}},
+           "env_steps": 15_000_000, "learner_rating_final": [30.0 + wins / 10, 1.5]}
+    (tmp / f"{name}.json").write_text(json.dumps(run))
+    return name
+
+
+def test_mean_and_spread_over_seeds(bench, tmp_path) -> None:
+    names = [write(tmp_path, "a", None, 65, 3),
+             write(tmp_path, "b", 1, 45, 9, YAML.replace("# a comment", "# edited later")),
+             write(tmp_path, "c", 2, 55, 6)]
+    out = bench.aggregate(names, tmp_path)
+    assert out["per_run"]["wins_vs_random"] == [65, 45, 55]
+    wins = out["summary"]["wins_vs_random"]
+    assert wins["mean"] == 55.0 and wins["std"] == 10.0
+    assert (wins["min"], wins["max"]) == (45, 65)
+    assert out["summary"]["goals_for_vs_chaser"]["mean"] == 6.0
+
+
+def test_different_settings_are_refused(bench, tmp_path) -> None:
+    names = [write(tmp_path, "a", 1, 65, 3),
+             write(tmp_path, "b", 2, 45, 9, YAML.replace("10.0", "5.0"))]
+    with pytest.raises(SystemExit, match="different configs"):
+        bench.aggregate(names, tmp_path)
+
+
+def test_one_seed_twice_is_refused(bench, tmp_path) -> None:
+    names = [write(tmp_path, "a", 1, 65, 3), write(tmp_path, "b", 1, 45, 9)]
+    with pytest.raises(SystemExit, match="share a seed"):
+        bench.aggregate(names, tmp_path)

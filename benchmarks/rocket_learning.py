@@ -201,16 +201,32 @@ def start(args: argparse.Namespace) -> tuple[list[float], Path, str | None]:
     return load_before, run_dir, config_text
 
 
+def resolved_settings(config_yaml: str) -> dict[str, Any]:
+    """Every setting a run's YAML text trains with, defaults filled in."""
+    import dataclasses
+
+    import yaml
+
+    from dreamlab.config.base import resolve_config
+    from dreamlab.config.ppo import PPOConfig
+    from dreamlab.ppo.selfplay.train import selfplay_settings
+
+    cfg = resolve_config(PPOConfig, file_values=yaml.safe_load(config_yaml))
+    rocket, selfplay = selfplay_settings(cfg)
+    out = {k: v for k, v in dataclasses.asdict(cfg).items()
+           if k not in ("seed", "checkpoint_dir", "rocket", "selfplay")}
+    return {**out, "rocket": dataclasses.asdict(rocket), "selfplay": dataclasses.asdict(selfplay)}
+
+
 def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
     """One figure from several one-seed hours: a seed reproduces a run on one CPU only, so
     a learning claim is a mean and spread over seeds (each run's own JSON keeps its detail)."""
     import statistics
 
-    import yaml
-
     runs = [json.loads((results / f"{n}.json").read_text()) for n in names]
-    # Comments in the YAML change as runs are written up; the settings must not.
-    configs = [yaml.safe_load(r["settings"]["config_yaml"]) for r in runs]
+    # Comments in the YAML change as runs are written up, and keys are added with their
+    # defaults: compare the settings each YAML resolves to, seed and run dir aside.
+    configs = [resolved_settings(r["settings"]["config_yaml"]) for r in runs]
     if any(c != configs[0] for c in configs[1:]):
         raise SystemExit("the runs trained different configs: aggregate one config's seeds")
     seeds = [r["settings"].get("seed") for r in runs]

@@ -33,7 +33,9 @@ def write(tmp: Path, name: str, seed, wins: int, goals_for: int, yaml_text: str 
 
 def test_mean_and_spread_over_seeds(bench, tmp_path) -> None:
     names = [write(tmp_path, "a", None, 65, 3),
-             write(tmp_path, "b", 1, 45, 9, YAML.replace("# a comment", "# edited later")),
+             # a comment edited and a default written out later: the same settings
+             write(tmp_path, "b", 1, 45, 9, YAML.replace("# a comment", "# edited later")
+                   + "selfplay: {p_chaser: 0.0}\n"),
              write(tmp_path, "c", 2, 55, 6)]
     out = bench.aggregate(names, tmp_path)
     assert out["per_run"]["wins_vs_random"] == [65, 45, 55]

@@ -26,11 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVS = {"cartpole": "CartPole-v1", "lunar": "LunarLander-v3"}
 
 
-def run_side(src_root: Path, out: Path) -> None:
+def run_side(src_root: Path, out: Path, time_budgets: bool = False) -> None:
+    """Quick runs of each env from one source tree. CMA-ES's wall-clock budget is lifted
+    unless asked for: where a generation ends on a loaded CPU must not decide the result."""
     env = dict(os.environ, PYTHONPATH=str(src_root / "src"))
+    extra = [] if time_budgets else ["--cma-max-minutes", "0"]
     for name, env_id in ENVS.items():
         subprocess.run([sys.executable, "-m", "dreamlab", "run", "--env", env_id, "--mode",
-                        "quick", "--seed", "42", "--checkpoint-dir", str(out / name)],
+                        "quick", "--seed", "42", "--checkpoint-dir", str(out / name), *extra],
                        cwd=src_root, env=env, check=True, capture_output=True)
 
 
@@ -65,6 +68,9 @@ def main() -> None:
     parser.add_argument("--head-dir", type=Path)
     parser.add_argument("--base-commit", default=None, help="with --base-dir: its commit")
     parser.add_argument("--head-commit", default=None, help="with --head-dir: its commit")
+    parser.add_argument("--time-budgets", action="store_true",
+                        help="keep the quick presets' CMA-ES minutes (load-dependent)")
+    parser.add_argument("--name", default="keep_behaviour", help="results file name")
     args = parser.parse_args()
     if args.base_dir and args.head_dir:
         base_dir, head_dir = args.base_dir, args.head_dir
@@ -76,17 +82,17 @@ def main() -> None:
             subprocess.run(["git", "worktree", "add", "-q", str(tree), args.base], cwd=ROOT,
                            check=True)
             try:
-                run_side(tree, Path(tmp) / "base_runs")
-                run_side(ROOT, Path(tmp) / "head_runs")
+                run_side(tree, Path(tmp) / "base_runs", args.time_budgets)
+                run_side(ROOT, Path(tmp) / "head_runs", args.time_budgets)
                 rows = compare(Path(tmp) / "base_runs", Path(tmp) / "head_runs")
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
         base_commit, head_commit = args.base, git_commit()
     same = all(all(v for k, v in r.items() if k.endswith("_equal")) for r in rows.values())
     result = {"base_commit": base_commit, "head_commit": head_commit, "runs": rows,
-              "identical": same}
+              "identical": same, "cma_time_budgets": args.time_budgets}
     print(json.dumps(result, indent=2))
-    print(f"wrote {save_result('keep_behaviour', result)}")
+    print(f"wrote {save_result(args.name, result)}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dreamer_common import REPO, provenance  # noqa: E402
 
@@ -33,10 +35,28 @@ PUBLISHED = {
     "dm_control/cartpole-balance-v0": 821.0,  # DreamerV3 paper, 100k env steps
     "dm_control/pendulum-swingup-v0": 716.0,  # DreamerV3 paper, 100k env steps
 }
+# From 64 px (--obs pixels) the issue asks what 100k steps give here, with no bar.
+PUBLISHED_PIXELS = {
+    "dm_control/cartpole-balance-v0": 946.0,  # DreamerV3 paper, 100k env steps
+}
 
 
 def run_dir(env: str, seed: int, tag: str = "") -> Path:
     return REPO / "runs" / f"bench_dreamer_{env.replace('/', '_')}{tag}_s{seed}"
+
+
+def active_wall_s(log_dir: Path, max_gap_s: float = 1200.0) -> float | None:
+    """Seconds a run spent training, summed over its resumed parts: the gaps between its
+    metric rows (one per --log-every steps, minutes apart at most, evaluations included),
+    leaving out gaps longer than max_gap_s, which are the times it was stopped. The first
+    part's start-up before its first row is not counted."""
+    path = log_dir / "metrics.csv"
+    if not path.exists():
+        return None
+    with path.open() as f:
+        next(f)  # header
+        times = sorted({float(line.split(",", 1)[0]) for line in f if line.strip()})
+    return round(sum(g for g in np.diff(times) if g <= max_gap_s), 1) if times else None
 
 
 def summarize_run(env: str, seed: int, tag: str = "") -> dict[str, Any]:
@@ -60,6 +80,7 @@ def summarize_run(env: str, seed: int, tag: str = "") -> dict[str, Any]:
         out["last_eval_step"] = curve[-1][0]
     rss = metrics.get("perf/rss_mb", [])
     out["peak_rss_mb"] = max((v for _, v in rss), default=None)
+    out["active_wall_s"] = active_wall_s(d / "logs")
     return out
 
 
@@ -81,7 +102,8 @@ def main() -> None:
         for seed in args.seeds:
             d = run_dir(args.env, seed, args.tag)
             d.parent.mkdir(parents=True, exist_ok=True)
-            log = open(d.with_suffix(".log"), "w")  # noqa: SIM115 - closed by the child
+            # appended: a resumed run keeps the log of its earlier parts
+            log = open(d.with_suffix(".log"), "a")  # noqa: SIM115 - closed by the child
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "dreamlab", "dreamer", "--env", args.env, "--mode",
                  "medium", "--seed", str(seed), "--checkpoint-dir", str(d), *args.extra],
@@ -97,14 +119,17 @@ def main() -> None:
         for r in runs:
             r["wall_s"] = walls[r["seed"]]
     finals = [r["final_mean"] for r in runs if "final_mean" in r]
-    bar = BARS.get(args.env)
+    pixels = "pixels" in args.extra  # `-- --obs pixels`
+    bar = None if pixels else BARS.get(args.env)
+    published = (PUBLISHED_PIXELS if pixels else PUBLISHED).get(args.env)
     name = args.name or \
         f"dreamer_learning_{args.env.replace('/', '_').replace('-', '_').lower()}"
     path = save_result(name, {
         **prov, "loadavg_end": provenance()["loadavg"], "env": args.env, "mode": "medium",
         "extra_flags": args.extra, "seeds": args.seeds, "runs": runs,
         "mean_of_final": sum(finals) / len(finals) if finals else None,
-        "seeds_finished": len(finals), "bar": bar, "published": PUBLISHED.get(args.env),
+        "seeds_finished": len(finals), "bar": bar, "published": published,
+        "inputs": "pixels" if pixels else "state",
         "seeds_at_bar": sum(f >= bar for f in finals) if bar is not None else None,
         "wall_s": round(time.monotonic() - t0, 1)})
     print(json.dumps({r["seed"]: r.get("final_mean", r.get("best_eval")) for r in runs}),

@@ -4,11 +4,7 @@
 # most $BUDGET_S seconds. Re-running it on the same machine resumes the run.
 set -u
 BUDGET_S=${BUDGET_S:-420}
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl >/dev/null 2>&1 || echo "wheel install failed"
-export PYTHONPATH=/tmp/site:src:benchmarks PYTHONUNBUFFERED=1
+. "$(dirname "$0")/gpu_setup.sh"
 if [ "${SKIP_CHECK:-0}" != 1 ]; then
     python3 -m dreamlab doctor
     python3 benchmarks/gpu_check.py && cp benchmarks/results/gpu_check.json "$OUT/"

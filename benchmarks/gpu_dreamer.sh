@@ -8,11 +8,7 @@
 # its last checkpoint; what it reached comes back under $OUT.
 set -u
 BUDGET_S=${BUDGET_S:-300}
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl >/dev/null 2>&1 || echo "wheel install failed"
-export PYTHONPATH=/tmp/site:src:benchmarks PYTHONUNBUFFERED=1
+. "$(dirname "$0")/gpu_setup.sh"
 if [ "${SKIP_CHECK:-0}" != 1 ]; then
     python3 benchmarks/dreamer_gpu_check.py ${CHECK_ARGS:-} \
         && cp benchmarks/results/dreamer_gpu_check.json "$OUT/"

@@ -1,23 +1,15 @@
 """benchmarks/dreamer_gpu_check.py is the one script a lent GPU gets for Dreamer, with no
 time to debug it there: its timing and fallback paths must run here first, on the CPU."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "dreamer_gpu_check.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("dreamer_gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("dreamer_gpu_check")
 
 
 def test_one_mode_times_real_updates(bench) -> None:

@@ -2,22 +2,14 @@
 curriculum stage, and how much training time and how many steps each stage got. A wrong
 pick would evaluate a 1v1 learner as the 1v2 stage's, or one from past the stage's end."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "rocket_curriculum.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("rocket_curriculum", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("rocket_curriculum")
 
 
 @pytest.fixture

@@ -2,24 +2,17 @@
 hours. It must refuse runs of different settings or of one seed twice, since either would
 pass a single run's luck off as a spread."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "rocket_learning.py"
 YAML = "env: rocket\nrocket:\n  rewards: {goal: 10.0}  # a comment\n"
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("rocket_learning", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("rocket_learning")
 
 
 def write(tmp: Path, name: str, seed, wins: int, goals_for: int, yaml_text: str = YAML) -> str:

@@ -50,12 +50,9 @@ def active_wall_s(log_dir: Path, max_gap_s: float = 1200.0) -> float | None:
     metric rows (one per --log-every steps, minutes apart at most, evaluations included),
     leaving out gaps longer than max_gap_s, which are the times it was stopped. The first
     part's start-up before its first row is not counted."""
-    path = log_dir / "metrics.csv"
-    if not path.exists():
-        return None
-    with path.open() as f:
-        next(f)  # header
-        times = sorted({float(line.split(",", 1)[0]) for line in f if line.strip()})
+    from dreamlab.runtime.logger import metric_times
+
+    times = metric_times(log_dir)
     return round(sum(g for g in np.diff(times) if g <= max_gap_s), 1) if times else None
 
 

@@ -119,3 +119,21 @@ def read_metrics(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
                 continue
             out.setdefault(row["tag"], {})[step] = value
     return {tag: sorted(d.items()) for tag, d in out.items()}
+
+
+def metric_times(log_dir: str | Path) -> list[float]:
+    """The distinct wall-clock times (s since the epoch) of metrics.csv's rows, sorted,
+    rows torn by a kill left out: the gaps between them tell how long a run resumed across
+    sessions really trained."""
+    path = Path(log_dir) / "metrics.csv"
+    if not path.exists():
+        return []
+    times: set[float] = set()
+    with open(path, encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            try:  # a row torn by a kill mid-write lacks a step or value that parses
+                int(row["step"]), float(row["value"])
+                times.add(float(row["time"]))
+            except (KeyError, ValueError, TypeError):
+                continue
+    return sorted(times)

@@ -201,17 +201,23 @@ def start(args: argparse.Namespace) -> tuple[list[float], Path, str | None]:
     return load_before, run_dir, config_text
 
 
-def resolved_settings(config_yaml: str) -> dict[str, Any]:
-    """Every setting a run's YAML text trains with, defaults filled in."""
-    import dataclasses
-
+def yaml_config(config_yaml: str) -> Any:
+    """The PPOConfig a run's YAML text resolves to, defaults filled in."""
     import yaml
 
     from dreamlab.config.base import resolve_config
     from dreamlab.config.ppo import PPOConfig
+
+    return resolve_config(PPOConfig, file_values=yaml.safe_load(config_yaml))
+
+
+def resolved_settings(config_yaml: str) -> dict[str, Any]:
+    """Every setting a run's YAML text trains with, defaults filled in."""
+    import dataclasses
+
     from dreamlab.ppo.selfplay.train import selfplay_settings
 
-    cfg = resolve_config(PPOConfig, file_values=yaml.safe_load(config_yaml))
+    cfg = yaml_config(config_yaml)
     rocket, selfplay = selfplay_settings(cfg)
     out = {k: v for k, v in dataclasses.asdict(cfg).items()
            if k not in ("seed", "checkpoint_dir", "rocket", "selfplay")}
@@ -229,7 +235,9 @@ def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
     configs = [resolved_settings(r["settings"]["config_yaml"]) for r in runs]
     if any(c != configs[0] for c in configs[1:]):
         raise SystemExit("the runs trained different configs: aggregate one config's seeds")
-    seeds = [r["settings"].get("seed") for r in runs]
+    # A run without --seed trained with its YAML's seed (or the config's default).
+    seeds = [r["settings"].get("seed") if r["settings"].get("seed") is not None
+             else yaml_config(r["settings"]["config_yaml"]).seed for r in runs]
     if len(set(seeds)) != len(seeds):
         raise SystemExit(f"the runs share a seed ({seeds}): each run must be its own seed")
 

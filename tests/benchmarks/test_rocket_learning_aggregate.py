@@ -36,6 +36,7 @@ def test_mean_and_spread_over_seeds(bench, tmp_path) -> None:
     assert wins["mean"] == 55.0 and wins["std"] == 10.0
     assert (wins["min"], wins["max"]) == (45, 65)
     assert out["summary"]["goals_for_vs_chaser"]["mean"] == 6.0
+    assert out["seeds"] == [42, 1, 2]  # the first trained with the config's default seed
 
 
 def test_different_settings_are_refused(bench, tmp_path) -> None:
@@ -47,5 +48,12 @@ def test_different_settings_are_refused(bench, tmp_path) -> None:
 
 def test_one_seed_twice_is_refused(bench, tmp_path) -> None:
     names = [write(tmp_path, "a", 1, 65, 3), write(tmp_path, "b", 1, 45, 9)]
+    with pytest.raises(SystemExit, match="share a seed"):
+        bench.aggregate(names, tmp_path)
+
+
+def test_the_default_seed_given_again_is_refused(bench, tmp_path) -> None:
+    """A run without --seed trained with the config's seed (42): --seed 42 repeats it."""
+    names = [write(tmp_path, "a", None, 65, 3), write(tmp_path, "b", 42, 45, 9)]
     with pytest.raises(SystemExit, match="share a seed"):
         bench.aggregate(names, tmp_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,36 +105,31 @@ class RunLogger:
             self._csv_file = None
 
 
-def read_metrics(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
-    """metrics.csv back as {tag: [(step, value), ...]} (later rows win for a repeated step,
-    so a resumed stage does not draw its overlap twice)."""
+def _metric_rows(log_dir: str | Path) -> Iterator[tuple[str, str, int, float]]:
+    """metrics.csv's rows as (time, tag, step, value), rows torn by a kill mid-write (a
+    step or value that does not parse) left out; nothing when there is no file."""
     path = Path(log_dir) / "metrics.csv"
-    out: dict[str, dict[int, float]] = {}
     if not path.exists():
-        return {}
+        return
     with open(path, encoding="utf-8") as f:
         for row in csv.DictReader(f):
             try:
                 step, value = int(row["step"]), float(row["value"])
-            except (KeyError, ValueError, TypeError):  # a row torn by a kill mid-write
+            except (KeyError, ValueError, TypeError):
                 continue
-            out.setdefault(row["tag"], {})[step] = value
+            yield row["time"], row["tag"], step, value
+
+
+def read_metrics(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
+    """metrics.csv back as {tag: [(step, value), ...]} (later rows win for a repeated step,
+    so a resumed stage does not draw its overlap twice)."""
+    out: dict[str, dict[int, float]] = {}
+    for _, tag, step, value in _metric_rows(log_dir):
+        out.setdefault(tag, {})[step] = value
     return {tag: sorted(d.items()) for tag, d in out.items()}
 
 
 def metric_times(log_dir: str | Path) -> list[float]:
-    """The distinct wall-clock times (s since the epoch) of metrics.csv's rows, sorted,
-    rows torn by a kill left out: the gaps between them tell how long a run resumed across
-    sessions really trained."""
-    path = Path(log_dir) / "metrics.csv"
-    if not path.exists():
-        return []
-    times: set[float] = set()
-    with open(path, encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            try:  # a row torn by a kill mid-write lacks a step or value that parses
-                int(row["step"]), float(row["value"])
-                times.add(float(row["time"]))
-            except (KeyError, ValueError, TypeError):
-                continue
-    return sorted(times)
+    """The distinct wall-clock times (s since the epoch) of metrics.csv's whole rows,
+    sorted: the gaps between them tell how long a run resumed across sessions trained."""
+    return sorted({float(t) for t, _, _, _ in _metric_rows(log_dir)})

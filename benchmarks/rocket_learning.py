@@ -211,13 +211,12 @@ def yaml_config(config_yaml: str) -> Any:
     return resolve_config(PPOConfig, file_values=yaml.safe_load(config_yaml))
 
 
-def resolved_settings(config_yaml: str) -> dict[str, Any]:
-    """Every setting a run's YAML text trains with, defaults filled in."""
+def resolved_settings(cfg: Any) -> dict[str, Any]:
+    """Every setting a run's resolved config trains with, seed and run dir aside."""
     import dataclasses
 
     from dreamlab.ppo.selfplay.train import selfplay_settings
 
-    cfg = yaml_config(config_yaml)
     rocket, selfplay = selfplay_settings(cfg)
     out = {k: v for k, v in dataclasses.asdict(cfg).items()
            if k not in ("seed", "checkpoint_dir", "rocket", "selfplay")}
@@ -232,12 +231,13 @@ def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
     runs = [json.loads((results / f"{n}.json").read_text()) for n in names]
     # Comments in the YAML change as runs are written up, and keys are added with their
     # defaults: compare the settings each YAML resolves to, seed and run dir aside.
-    configs = [resolved_settings(r["settings"]["config_yaml"]) for r in runs]
+    cfgs = [yaml_config(r["settings"]["config_yaml"]) for r in runs]
+    configs = [resolved_settings(cfg) for cfg in cfgs]
     if any(c != configs[0] for c in configs[1:]):
         raise SystemExit("the runs trained different configs: aggregate one config's seeds")
     # A run without --seed trained with its YAML's seed (or the config's default).
-    seeds = [r["settings"].get("seed") if r["settings"].get("seed") is not None
-             else yaml_config(r["settings"]["config_yaml"]).seed for r in runs]
+    seeds = [r["settings"].get("seed") if r["settings"].get("seed") is not None else cfg.seed
+             for r, cfg in zip(runs, cfgs, strict=True)]
     if len(set(seeds)) != len(seeds):
         raise SystemExit(f"the runs share a seed ({seeds}): each run must be its own seed")
 

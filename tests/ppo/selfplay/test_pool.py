@@ -84,3 +84,23 @@ def test_the_chaser_takes_a_share_p_chaser_of_the_games_and_is_never_evicted() -
     assert {_pool(3, p_chaser=1.0).sample(odds).id for _ in range(50)} == {CHASER.id}
     with pytest.raises(ConfigError, match="p_chaser"):
         OpponentPool(p_chaser=-0.1)
+
+
+def test_games_against_itself_take_a_share_p_self_drawn_first() -> None:
+    from dreamlab.ppo.selfplay.pool import CHASER, SELF
+
+    odds = FixedOdds({"s0": 0.5, "s1": 0.5, "s2": 0.5})
+    pool = _pool(3, p_latest=1.0, p_chaser=0.5, p_self=0.25)
+    picks = [pool.sample(odds).id for _ in range(4000)]
+    assert picks.count(SELF.id) / 4000 == pytest.approx(0.25, abs=0.03)
+    assert picks.count(CHASER.id) / 4000 == pytest.approx(0.75 * 0.5, abs=0.03)
+    assert SELF.id not in [s.id for s in pool.snapshots]
+    copy = OpponentPool.from_dict(pool.to_dict())
+    assert copy.p_self == 0.25
+    assert [pool.sample(odds).id for _ in range(50)] == [copy.sample(odds).id for _ in range(50)]
+    # p_self 0 takes no draw: a run without it meets the same opponents as before.
+    a, b = _pool(3, p_latest=0.5), _pool(3, p_latest=0.5, p_self=0.0)
+    assert [a.sample(odds).id for _ in range(200)] == [b.sample(odds).id for _ in range(200)]
+    assert {_pool(3, p_self=1.0).sample(odds).id for _ in range(50)} == {SELF.id}
+    with pytest.raises(ConfigError, match="p_self"):
+        OpponentPool(p_self=1.5)

@@ -66,6 +66,27 @@ def test_games_against_the_scripted_chaser_are_played_rated_and_logged(tmp_path)
     assert scores and all(0.0 <= v <= 1.0 for _, v in scores)
 
 
+def test_games_against_itself_train_both_sides_and_resume_only_alike(tmp_path) -> None:
+    from dreamlab.errors import IncompatibleRunError
+    from dreamlab.runtime.logger import read_metrics
+
+    cfg = _cfg(tmp_path, 128)
+    cfg.selfplay = {**cfg.selfplay, "p_self": 0.5}
+    result = train_selfplay(cfg)
+    run = tmp_path / "run"
+    ratings = json.loads((run / "selfplay_ratings.json").read_text())
+    assert "self" not in ratings["ratings"]  # the learner against itself is not rated
+    assert 0 < ratings["games"] == result.evaluation.extra["rated_games"]
+    assert read_metrics(run / "logs").get("train/episode_return")
+    ckpt = StepCheckpointer(run / "checkpoints").load_latest()
+    assert json.loads(ckpt["selfplay"]["pool"])["p_self"] == 0.5
+    # A column per car of both teams: 2 envs x 2 padded slots x 2 teams.
+    assert tuple(ckpt["reward_scaler"]["returns"].shape) == (8,)
+    cfg = _cfg(tmp_path, 192)  # p_self back to 0 on the same run: one line, not a crash
+    with pytest.raises(IncompatibleRunError, match="p_self"):
+        train_selfplay(cfg)
+
+
 def test_the_preset_debug_run_completes_from_the_cli(tmp_path) -> None:
     from pathlib import Path
 

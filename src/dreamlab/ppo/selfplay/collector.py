@@ -7,12 +7,15 @@ the env's next opponent from the pool, and advance nothing else. The shared time
 counter grows by num_envs per step, and the envs' curriculum source reads it at reset.
 
 The rollout is (T, N) with N = num_envs * max_team_size learner columns: column
-(e, k) is the learner's k-th car in env e. A column with no car this step (a 1v1 episode
-in a 2v2-padded layout) has valid = 0 and done = 1, so it is left out of the losses and no
-advantage crosses it. A truncated game (timeout) is bootstrapped the usual way (SB3,
-CleanRL): gamma * V(final observation) is added to its last reward (kept apart in
-`bootstrap`, so reward scaling does not touch a value), and it is then treated as
-terminated. Pure numpy: the trainer wraps its network as callables.
+(e, k) is the learner's k-th car in env e. With `two_sided` (the pool's p_self > 0) every
+env has 2 * max_team_size columns: the learner's cars first, then the other team's, which
+are the learner's too (valid) in a game against itself (pool.SELF) and empty otherwise.
+A column with no car this step (a 1v1 episode in a 2v2-padded layout) has valid = 0 and
+done = 1, so it is left out of the losses and no advantage crosses it. A truncated game
+(timeout) is bootstrapped the usual way (SB3, CleanRL): gamma * V(final observation) is
+added to its last reward (kept apart in `bootstrap`, so reward scaling does not touch a
+value), and it is then treated as terminated.
+Pure numpy: the trainer wraps its network as callables.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 
 from dreamlab.envs.rocket.vector import EpisodeEnd, RocketVecEnv
 from dreamlab.ppo.selfplay.batching import owner_matrix
-from dreamlab.ppo.selfplay.pool import OpponentPool, Snapshot
+from dreamlab.ppo.selfplay.pool import SELF, OpponentPool, Snapshot
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
 
 # obs (B, D) -> actions (B, ...), log-probs (B,), values (B,)
@@ -74,6 +77,7 @@ class GameStats:
     wins: int = 0
     draws: int = 0
     losses: int = 0
+    self_games: int = 0  # games of the learner against itself (not in wins/draws/losses)
     finished: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -82,12 +86,15 @@ class SelfPlayCollector:
 
     load_opponent(snapshot) -> a policy callable; loaded snapshots are cached, and dropped
     when the pool evicts them. counter: the shared timestep counter (multiprocessing.Value)
-    that the envs' curriculum source reads.
+    that the envs' curriculum source reads. two_sided: a column for every car of both
+    teams (needed when the pool can draw SELF).
     """
 
     def __init__(self, venv: RocketVecEnv, pool: OpponentPool, ratings: RatingTable,
                  counter: Any, load_opponent: Callable[[Snapshot], OpponentPolicy],
-                 gamma: float) -> None:
+                 gamma: float, two_sided: bool = False) -> None:
+        if pool.p_self > 0.0 and not two_sided:
+            raise ValueError("a pool that draws SELF needs two_sided columns")
         self.venv = venv
         self.pool = pool
         self.ratings = ratings
@@ -95,7 +102,8 @@ class SelfPlayCollector:
         self.load_opponent = load_opponent
         self.gamma = gamma
         self.m = venv.config.max_team_size
-        self.columns = venv.num_envs * self.m
+        self.width = 2 * self.m if two_sided else self.m  # columns per env
+        self.columns = venv.num_envs * self.width
         self._cache: dict[str, OpponentPolicy] = {}
         self.opponents: list[Snapshot] = []
         self.returns = np.zeros((venv.num_envs, venv.slots), dtype=np.float64)
@@ -122,13 +130,20 @@ class SelfPlayCollector:
         self.opponents = [self.pool.sample(self.ratings) for _ in range(self.venv.num_envs)]
         self.started = True
 
+    def _self_games(self) -> np.ndarray:
+        """(envs,) True where the env's game is the learner against itself."""
+        return np.array([o.id == SELF.id for o in self.opponents], dtype=bool)
+
+    def _column(self, env: Any, slot: Any, learner_team: Any) -> Any:
+        """The rollout column of car `slot` in `env`: the learner's team's cars first."""
+        return env * self.width + (slot - learner_team * self.m) % (2 * self.m)
+
     def _learner_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(env, slot) of every learner car now, and its rollout column."""
+        """(env, slot) of every car the learner drives now, and its rollout column."""
         v = self.venv
-        mine = v.alive & (v.team == v.learner_team[:, None])
+        mine = v.alive & ((v.team == v.learner_team[:, None]) | self._self_games()[:, None])
         envs, slots = np.nonzero(mine)
-        cols = envs * self.m + slots - v.learner_team[envs].astype(np.int64) * self.m
-        return envs, slots, cols
+        return envs, slots, self._column(envs, slots, v.learner_team[envs].astype(np.int64))
 
     def collect(self, learner: LearnerPolicy, value_fn: ValueFn, num_steps: int,
                 transform: Callable[[np.ndarray], np.ndarray] | None = None
@@ -170,6 +185,7 @@ class SelfPlayCollector:
         ids = sorted({s.id for s in self.opponents})
         index = np.array([ids.index(s.id) for s in self.opponents], dtype=np.int64)
         owner = owner_matrix(v.alive, v.team, v.learner_team, index)
+        owner[self._self_games()] = -1  # the learner drove both teams there
         by_id = {s.id: s for s in self.opponents}
         for k, sid in enumerate(ids):
             mask = owner == k + 1
@@ -181,26 +197,33 @@ class SelfPlayCollector:
         learner_team = 0 if end.learner_team is None else end.learner_team
         base = learner_team * self.m
         played = [k for k in range(self.m) if end.alive[base + k]]
-        cols = [e * self.m + k for k in played]
+        opponent = self.opponents[e]
+        # The cars whose transitions are the learner's: its team's, and in a game against
+        # itself the other team's too.
+        driven = [s for s in range(2 * self.m) if end.alive[s] and (
+            opponent.id == SELF.id or base <= s < base + self.m)]
+        cols = [int(self._column(e, s, learner_team)) for s in driven]
         out.dones[t, cols] = out.terminated[t, cols] = 1.0
-        if end.truncated and played:
-            final = end.final_obs[[base + k for k in played]]
+        if end.truncated and driven:
+            final = end.final_obs[driven]
             out.bootstrap[t, cols] = self.gamma * np.asarray(
                 self._value_fn(self._transform(final)), np.float32)
         learner_return = float(np.mean(self.returns[e, [base + k for k in played]])) \
             if played else 0.0
         self.returns[e] = 0.0
         score = 0.5 if end.winner is None else float(end.winner == learner_team)
-        opponent = self.opponents[e]
-        self.ratings.record(LEARNER, opponent.id, score, timesteps=int(self.counter.value))
         stats = self.stats
-        stats.wins += score == 1.0
-        stats.draws += score == 0.5
-        stats.losses += score == 0.0
         stats.recent_returns.append(learner_return)
         stats.finished.append({"timesteps": int(self.counter.value), "opponent": opponent.id,
                                "score": score, "steps": end.steps,
                                "cars": int(end.alive.sum()), "return": learner_return,
                                "learner_touches": int(end.touches[[base + k for k in played]]
                                                       .sum()) if played else 0})
+        if opponent.id == SELF.id:  # a game against itself rates nothing, wins nothing
+            stats.self_games += 1
+        else:
+            self.ratings.record(LEARNER, opponent.id, score, timesteps=int(self.counter.value))
+            stats.wins += score == 1.0
+            stats.draws += score == 0.5
+            stats.losses += score == 0.0
         self.opponents[e] = self.pool.sample(self.ratings)

@@ -33,6 +33,10 @@ class SelfPlayConfig:
         "help": "timesteps where each named stage starts (with a list of names)"})
     p_latest: float = opt(0.8, "probability that the opponent is the newest snapshot; "
                           "otherwise a past one weighted towards even matches", low=0, high=1)
+    p_self: float = opt(0.0, "probability that a game is the learner against itself, both "
+                        "teams' cars trained (rlgym-ppo's latest vs latest: twice the "
+                        "transitions per env step); otherwise a pool opponent as below",
+                        low=0, high=1)
     p_chaser: float = opt(0.0, "probability that a game's opponent is the scripted chaser "
                           "(drives at the ball and boosts) instead of a pool snapshot",
                           low=0, high=1)

@@ -9,6 +9,10 @@ forgetting how to beat old strategies (ML-Agents keeps a window of them for this
 With probability `p_chaser` (default 0) the opponent is instead the scripted chaser
 (envs/rocket/chaser.py), which is never evicted: a learner that only meets copies of
 itself can stay weak against a bot that always reaches the ball first.
+With probability `p_self` (default 0, drawn first) the game is the learner against
+itself, live (SELF): rlgym-ppo's latest vs latest, where both teams' cars are the
+learner's and both teams' transitions train it. A frozen newest snapshot plays nearly the
+same game, but the opponent's half of the transitions is thrown away.
 
 The pool holds metadata only (id, timesteps, weights file name); the trainer saves and
 loads the weights. Pure Python + numpy.
@@ -35,6 +39,8 @@ class Snapshot:
 
 # The scripted chaser's seat in the pool; the trainer maps this id to the bot itself.
 CHASER = Snapshot("chaser", 0, "")
+# The learner itself, live: the collector drives both teams with it and trains on both.
+SELF = Snapshot("self", 0, "")
 
 
 class WinProbability(Protocol):
@@ -45,14 +51,15 @@ class OpponentPool:
     """At most `max_size` snapshots, oldest evicted first (the newest is never evicted)."""
 
     def __init__(self, p_latest: float = 0.8, max_size: int = 20, sharpness: float = 1.0,
-                 seed: int | None = None, p_chaser: float = 0.0) -> None:
-        for name, p in (("p_latest", p_latest), ("p_chaser", p_chaser)):
+                 seed: int | None = None, p_chaser: float = 0.0, p_self: float = 0.0) -> None:
+        for name, p in (("p_latest", p_latest), ("p_chaser", p_chaser), ("p_self", p_self)):
             if not 0.0 <= p <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {p}")
         if max_size < 1:
             raise ConfigError(f"pool_size must be >= 1, got {max_size}")
         self.p_latest = p_latest
         self.p_chaser = p_chaser
+        self.p_self = p_self
         self.max_size = max_size
         self.sharpness = sharpness
         self.snapshots: list[Snapshot] = []
@@ -84,9 +91,13 @@ class OpponentPool:
         return w / w.sum()
 
     def sample(self, ratings: WinProbability, learner: str = "learner") -> Snapshot:
-        """The next opponent: the chaser with probability p_chaser; otherwise the newest
-        snapshot with probability p_latest, else a past one."""
+        """The next opponent: the learner itself (SELF) with probability p_self; else the
+        chaser with probability p_chaser; else the newest snapshot with probability
+        p_latest, else a past one."""
         latest = self.latest  # an empty pool is an error, whatever the draw
+        # No draw at p_self 0 either: older runs keep their opponent sequence.
+        if self.p_self > 0.0 and self.rng.random() < self.p_self:
+            return SELF
         # No draw at p_chaser 0, so runs without the chaser keep their opponent sequence.
         if self.p_chaser > 0.0 and self.rng.random() < self.p_chaser:
             return CHASER
@@ -97,7 +108,7 @@ class OpponentPool:
 
     # --- persistence -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"p_latest": self.p_latest, "p_chaser": self.p_chaser,
+        return {"p_latest": self.p_latest, "p_chaser": self.p_chaser, "p_self": self.p_self,
                 "max_size": self.max_size,
                 "sharpness": self.sharpness,
                 "snapshots": [asdict(s) for s in self.snapshots],
@@ -106,7 +117,8 @@ class OpponentPool:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OpponentPool:
         pool = cls(float(data["p_latest"]), int(data["max_size"]),
-                   float(data.get("sharpness", 1.0)), p_chaser=float(data.get("p_chaser", 0.0)))
+                   float(data.get("sharpness", 1.0)), p_chaser=float(data.get("p_chaser", 0.0)),
+                   p_self=float(data.get("p_self", 0.0)))
         pool.snapshots = [Snapshot(**s) for s in data["snapshots"]]
         if "rng" in data:
             pool.rng.bit_generator.state = data["rng"]

@@ -40,7 +40,7 @@ from dreamlab.ppo.selfplay.collector import SelfPlayCollector
 from dreamlab.ppo.selfplay.config import SelfPlayConfig
 from dreamlab.ppo.selfplay.numpy_policy import NumpyPolicy, supports
 from dreamlab.ppo.selfplay.plots import plot_ratings, plot_training
-from dreamlab.ppo.selfplay.pool import CHASER, OpponentPool, Snapshot
+from dreamlab.ppo.selfplay.pool import CHASER, SELF, OpponentPool, Snapshot
 from dreamlab.ppo.selfplay.preset import is_rocket_env
 from dreamlab.ppo.selfplay.ratings import LEARNER, RatingTable
 from dreamlab.ppo.selfplay.rollout_batch import minibatch_size, rollout_to_batch
@@ -80,7 +80,8 @@ def selfplay_dict(sp: SelfPlayConfig) -> dict[str, Any]:
 
 def check_rocket_compatible(saved: dict[str, Any], cfg: PPOConfig,
                             rocket: RocketEnvConfig) -> None:
-    """The padding fixes the observation size and the action kind the policy head."""
+    """The padding fixes the observation size, the action kind the policy head, and
+    p_self (zero or not) the rollout's columns."""
     if not saved or not is_rocket_id(str(saved.get("env", ""))):
         return
     before = RocketEnvConfig.from_dict({k: v for k, v in (saved.get("rocket") or {}).items()
@@ -90,6 +91,14 @@ def check_rocket_compatible(saved: dict[str, Any], cfg: PPOConfig,
             raise IncompatibleRunError(
                 f"{cfg.run_dir()} was trained with rocket.{name}={getattr(before, name)!r}, "
                 f"not {getattr(rocket, name)!r}", "use another --checkpoint-dir, or the same value")
+    # p_self > 0 doubles the rollout's columns, and the return normaliser is per column.
+    before_self = float((saved.get("selfplay") or {}).get("p_self", 0.0))
+    now_self = selfplay_settings(cfg)[1].p_self
+    if (before_self > 0.0) != (now_self > 0.0):
+        raise IncompatibleRunError(
+            f"{cfg.run_dir()} was trained with selfplay.p_self={before_self}, not {now_self}: "
+            "games against itself change the rollout's shape",
+            "use another --checkpoint-dir, or keep p_self both zero or both above zero")
 
 
 def env_workers(cfg: PPOConfig) -> tuple[int, bool]:
@@ -123,13 +132,15 @@ class SelfPlayRun:
         seed_everything(cfg.seed)
         self.device = setup_device(cfg.device, cfg.amp, cfg.tf32, ppo_num_threads(cfg, "mlp"))
         self.obs_dim = obs_size(rocket.max_team_size)
-        self.columns = cfg.num_envs * rocket.max_team_size
+        # Games against itself (p_self) train on both teams' cars: a column for each.
+        self.two_sided = sp.p_self > 0.0
+        self.columns = cfg.num_envs * rocket.max_team_size * (2 if self.two_sided else 1)
         self.layout_actions = ActionLayout("discrete", (90,)) if rocket.action == "discrete" \
             else ActionLayout("continuous", (8,))
         self.agent = PPOAgent(cfg, (self.obs_dim,), self._action_space(), self.columns,
                               self.device.device)
         self.pool = OpponentPool(sp.p_latest, sp.pool_size, seed=derive_seed(cfg.seed, "pool"),
-                                 p_chaser=sp.p_chaser)
+                                 p_chaser=sp.p_chaser, p_self=sp.p_self)
         self.ratings = RatingTable()
         self.last_snapshot = -1
         self._named: list[set[str]] = []  # pool files each kept checkpoint names
@@ -143,7 +154,7 @@ class SelfPlayRun:
                                  seed=derive_seed(cfg.seed, "envs", self.counter.value),
                                  main_share=main_share)
         self.collector = SelfPlayCollector(self.venv, self.pool, self.ratings, self.counter,
-                                           self._load_opponent, cfg.gamma)
+                                           self._load_opponent, cfg.gamma, self.two_sided)
         if not len(self.pool):
             self._snapshot()
         if self.pool.p_chaser > 0.0 and CHASER.id not in self.ratings:
@@ -325,17 +336,19 @@ class SelfPlayRun:
         if finished:
             self.logger.scalar("train/episode_return",
                                float(np.mean([g["return"] for g in finished])), c.global_step)
-            self.logger.scalar("selfplay/score", float(np.mean([g["score"] for g in finished])),
-                               c.global_step)
+            rated = [g["score"] for g in finished if g["opponent"] != SELF.id]
+            if rated:
+                self.logger.scalar("selfplay/score", float(np.mean(rated)), c.global_step)
             vs_chaser = [g["score"] for g in finished if g["opponent"] == CHASER.id]
             if vs_chaser:
                 self.logger.scalar("selfplay/score_vs_chaser", float(np.mean(vs_chaser)),
                                    c.global_step)
         recent = games.recent_returns
-        log.info("step %d/%d | stage %s | games W/D/L %d/%d/%d | return %.2f | rating %.1f "
-                 "+- %.1f | %.0f collected, %.0f overall steps/s", c.global_step,
+        log.info("step %d/%d | stage %s | games W/D/L %d/%d/%d (+%d vs itself) | return %.2f "
+                 "| rating %.1f +- %.1f | %.0f collected, %.0f overall steps/s", c.global_step,
                  self.cfg.total_steps, self.schedule.stages[stage].name, games.wins,
-                 games.draws, games.losses, float(np.mean(recent)) if recent else math.nan,
+                 games.draws, games.losses, games.self_games,
+                 float(np.mean(recent)) if recent else math.nan,
                  rating.mu, rating.sigma, collect_sps, overall_sps)
 
     def summary(self, wall_s: float) -> EvalResult:

@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -80,8 +81,16 @@ def machine() -> dict[str, Any]:
     return info
 
 
+# A results name is a file name: a slash or a leading dot in `--name` would write outside
+# benchmarks/results/ (or over a hidden file), where no table looks for it.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def save_result(name: str, payload: dict[str, Any]) -> Path:
     """Write benchmarks/results/<name>.json with the command and machine beside the figures."""
+    if not _NAME.fullmatch(name):
+        raise SystemExit(f"results name {name!r} is not a plain file name: use letters, "
+                         "digits, '_', '-' and '.', without a slash")
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,

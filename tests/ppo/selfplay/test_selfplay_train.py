@@ -77,6 +77,9 @@ def test_games_against_itself_train_both_sides_and_resume_only_alike(tmp_path) -
     ratings = json.loads((run / "selfplay_ratings.json").read_text())
     assert "self" not in ratings["ratings"]  # the learner against itself is not rated
     assert 0 < ratings["games"] == result.evaluation.extra["rated_games"]
+    played = result.evaluation.extra["training_games"]
+    assert played["against_itself"] > 0
+    assert played["wins"] + played["draws"] + played["losses"] == ratings["games"]
     assert read_metrics(run / "logs").get("train/episode_return")
     ckpt = StepCheckpointer(run / "checkpoints").load_latest()
     assert json.loads(ckpt["selfplay"]["pool"])["p_self"] == 0.5

@@ -372,7 +372,8 @@ class SelfPlayRun:
                    "touches_per_minute": round(ev["touches_per_minute"], 3),
                    "train_env_steps": self.agent.counters.global_step, "train_wall_s": wall_s,
                    "training_games": {"wins": games.wins, "draws": games.draws,
-                                      "losses": games.losses},
+                                      "losses": games.losses,
+                                      "against_itself": games.self_games},
                    "rating_mu": rating.mu, "rating_sigma": rating.sigma,
                    "rated_games": self.ratings.games, "pool": [s.id for s in self.pool.snapshots],
                    "stop_reason": self.stop_reason})

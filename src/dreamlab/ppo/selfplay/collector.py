@@ -196,7 +196,7 @@ class SelfPlayCollector:
         e = end.env
         learner_team = 0 if end.learner_team is None else end.learner_team
         base = learner_team * self.m
-        played = [k for k in range(self.m) if end.alive[base + k]]
+        own = [base + k for k in range(self.m) if end.alive[base + k]]  # the learner team's
         opponent = self.opponents[e]
         # The cars whose transitions are the learner's: its team's, and in a game against
         # itself the other team's too.
@@ -208,8 +208,7 @@ class SelfPlayCollector:
             final = end.final_obs[driven]
             out.bootstrap[t, cols] = self.gamma * np.asarray(
                 self._value_fn(self._transform(final)), np.float32)
-        learner_return = float(np.mean(self.returns[e, [base + k for k in played]])) \
-            if played else 0.0
+        learner_return = float(np.mean(self.returns[e, own])) if own else 0.0
         self.returns[e] = 0.0
         score = 0.5 if end.winner is None else float(end.winner == learner_team)
         stats = self.stats
@@ -217,8 +216,7 @@ class SelfPlayCollector:
         stats.finished.append({"timesteps": int(self.counter.value), "opponent": opponent.id,
                                "score": score, "steps": end.steps,
                                "cars": int(end.alive.sum()), "return": learner_return,
-                               "learner_touches": int(end.touches[[base + k for k in played]]
-                                                      .sum()) if played else 0})
+                               "learner_touches": int(end.touches[own].sum()) if own else 0})
         if opponent.id == SELF.id:  # a game against itself rates nothing, wins nothing
             stats.self_games += 1
         else:

@@ -79,7 +79,7 @@ def selfplay_dict(sp: SelfPlayConfig) -> dict[str, Any]:
 
 
 def check_rocket_compatible(saved: dict[str, Any], cfg: PPOConfig,
-                            rocket: RocketEnvConfig) -> None:
+                            rocket: RocketEnvConfig, sp: SelfPlayConfig) -> None:
     """The padding fixes the observation size, the action kind the policy head, and
     p_self (zero or not) the rollout's columns."""
     if not saved or not is_rocket_id(str(saved.get("env", ""))):
@@ -93,7 +93,7 @@ def check_rocket_compatible(saved: dict[str, Any], cfg: PPOConfig,
                 f"not {getattr(rocket, name)!r}", "use another --checkpoint-dir, or the same value")
     # p_self > 0 doubles the rollout's columns, and the return normaliser is per column.
     before_self = float((saved.get("selfplay") or {}).get("p_self", 0.0))
-    now_self = selfplay_settings(cfg)[1].p_self
+    now_self = sp.p_self
     if (before_self > 0.0) != (now_self > 0.0):
         raise IncompatibleRunError(
             f"{cfg.run_dir()} was trained with selfplay.p_self={before_self}, not {now_self}: "
@@ -416,7 +416,7 @@ def train_selfplay(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
     if layout.manifest.exists():  # a resume must keep the network's shape (one line if not)
         saved = Manifest.load(layout.root)
         check_compatible(saved, cfg)
-        check_rocket_compatible(saved.data.get("config", {}), cfg, rocket)
+        check_rocket_compatible(saved.data.get("config", {}), cfg, rocket, sp)
     layout.make()
     manifest = Manifest.load_or_create(layout.root, cfg.to_dict(), cfg.seed, algo=cfg.ALGO)
     manifest.set_status("running")

@@ -9,6 +9,7 @@ import platform
 import re
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,20 @@ def save_result(name: str, payload: dict[str, Any]) -> Path:
         **payload,
     }
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    path.write_text(portable_paths(json.dumps(payload, indent=2)) + "\n")
     return path
+
+
+def portable_paths(text: str) -> str:
+    """The checkout's own absolute path becomes '.', the temp dir '$TMPDIR' and the home
+    '~': a results file is committed, and where this machine keeps things means nothing on
+    another (a command line such as `--checkpoint-dir /tmp/x` would carry it)."""
+    roots = [(str(REPO), "."), (tempfile.gettempdir(), "$TMPDIR"),
+             (str(Path.home()), "~")]
+    for root, short in sorted(roots, key=lambda r: -len(r[0])):  # the longest root first
+        if root not in ("", "/"):
+            text = re.sub(re.escape(root) + r"(?=[/\"\s]|$)", lambda _, s=short: s, text)
+    return text
 
 
 def spread_over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:

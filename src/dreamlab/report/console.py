@@ -115,7 +115,15 @@ def print_evaluation(run_dir: str | Path, result: Any) -> None:
     for name, o in (res.extra.get("opponents") or {}).items():  # Rocket League games
         console.print(f"vs {name}: W/D/L {o['wins']}/{o['draws']}/{o['losses']} "
                       f"(win rate {o['win_rate']:.0%}), goals {o['goals_for']}-"
-                      f"{o['goals_against']}, {o['touches_per_minute']:.1f} touches/min")
+                      f"{o['goals_against']}{_own_goals(o)}, "
+                      f"{o['touches_per_minute']:.1f} touches/min")
     for video in res.extra.get("videos") or []:
         console.print(f"video:   {video['path']} ({video['frames']} frames)")
     console.print(f"results: {path}")
+
+
+def _own_goals(o: dict[str, Any]) -> str:
+    """' (own goals: 12 against, 1 for)' when the games had any; older results have no
+    own-goal counts and print nothing."""
+    against, for_ = o.get("own_goals_against", 0), o.get("own_goals_for", 0)
+    return f" (own goals: {against} against, {for_} for)" if against or for_ else ""

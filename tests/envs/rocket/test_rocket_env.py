@@ -140,6 +140,25 @@ def test_a_shot_at_the_goal_scores_and_rewards_have_the_right_signs(env) -> None
     assert totals["blue-0"] > 5 and totals["orange-0"] < -5  # goal weight 10, zero-sum
 
 
+def test_a_goal_off_the_defenders_car_is_an_own_goal(env) -> None:
+    """Orange's car drives the ball into its own net: blue wins, orange touched last."""
+    env.reset(options={"team_size": "1v1"})
+    state = env.state_now
+    state.ball.position = np.array([0.0, 4400.0, 93.0], dtype=np.float32)
+    state.ball.linear_velocity = np.array([0.0, 800.0, 0.0], dtype=np.float32)
+    car = state.cars["orange-0"].physics
+    car.position = np.array([0.0, 3900.0, 17.0], dtype=np.float32)
+    car.linear_velocity = np.array([0.0, 2000.0, 0.0], dtype=np.float32)
+    car.euler_angles = np.array([0.0, np.pi / 2, 0.0], dtype=np.float32)  # nose to +y
+    env.rlgym.set_state(state)
+    for _ in range(40):
+        _, _, _, _, infos = env.step(_noop(env))
+        if not env.agents:
+            break
+    assert not env.agents and infos["orange-0"]["winner"] == 0
+    assert infos["orange-0"]["last_touch_team"] == 1 and env.touches["orange-0"] >= 1
+
+
 def test_a_shot_beside_the_goal_bounces_off_the_back_wall(env) -> None:
     """The collision meshes load (RocketSim would fail silently otherwise: notes)."""
     totals, terminated, _ = _shoot(env, x=2500.0, steps=30)

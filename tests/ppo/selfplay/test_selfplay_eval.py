@@ -78,6 +78,7 @@ def test_eval_against_random_chaser_and_a_snapshot_with_videos(trained, capsys) 
     for o in per.values():
         assert o["games"] == 3 and o["wins"] + o["draws"] + o["losses"] == 3
         assert (o["goals_for"], o["goals_against"]) == (o["wins"], o["losses"])
+        assert o["own_goals_against"] <= o["losses"] and o["own_goals_for"] <= o["wins"]
         assert o["win_rate"] == pytest.approx(o["wins"] / 3, abs=1e-4)
         assert o["touches_per_minute"] >= 0 and o["game_minutes"] > 0
         assert o["learner_blue_games"] in (1, 2)  # colours alternate
@@ -231,3 +232,21 @@ def test_evaluation_games_kick_off_even_when_training_scatters_the_starts() -> N
     assert selfplay_settings(cfg)[0].scatter_start == 0.5
     assert sp_eval.eval_env(cfg)[0].scatter_start == 0.0
     assert sp_eval.eval_env(cfg, no_touch_timeout=True)[0].scatter_start == 0.0
+
+
+def test_own_goals_are_counted_apart_both_ways() -> None:
+    """A goal is an own goal when the conceding team touched the ball last; a draw or a
+    goal nobody touched before is not."""
+    game = {"steps": 15, "return": 0.0, "learner_touches": 1, "opponent_touches": 0}
+    records = [
+        {**game, "learner_team": 0, "winner": 1, "last_touch_team": 0},     # own goal, lost
+        {**game, "learner_team": 1, "winner": 0, "last_touch_team": 1},     # own goal, lost
+        {**game, "learner_team": 0, "winner": 1, "last_touch_team": 1},     # their goal
+        {**game, "learner_team": 0, "winner": 0, "last_touch_team": 1},     # their own goal
+        {**game, "learner_team": 1, "winner": 1, "last_touch_team": 1},     # a goal for
+        {**game, "learner_team": 0, "winner": None, "last_touch_team": 0},  # draw
+        {**game, "learner_team": 0, "winner": 0, "last_touch_team": None},  # untouched
+    ]
+    s = sp_eval.summarize(records, tick_skip=8)
+    assert (s["wins"], s["draws"], s["losses"]) == (3, 1, 3)
+    assert (s["own_goals_against"], s["own_goals_for"]) == (2, 1)

@@ -85,6 +85,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.teams: dict[str, int] = {}
         self.episode_steps = 0
         self.touches: dict[str, int] = {}
+        self.last_touch_team: int | None = None  # who touched the ball last: own goals
 
     # --- spaces -------------------------------------------------------------------------
     def observation_space(self, agent: str) -> gym.spaces.Box:
@@ -122,6 +123,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.teams = {a: int(self.rlgym.state.cars[a].team_num) for a in self.agents}
         self.episode_steps = 0
         self.touches = dict.fromkeys(self.agents, 0)
+        self.last_touch_team = None
         return self._float32(obs), self._infos()
 
     def step(self, actions: dict[str, Any]) -> tuple[
@@ -135,16 +137,20 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.episode_steps += 1
         state = self.rlgym.state
         for agent in self.agents:  # steps with a ball touch, for touches per minute
-            self.touches[agent] += state.cars[agent].ball_touches > 0
+            if state.cars[agent].ball_touches > 0:
+                self.touches[agent] += 1
+                self.last_touch_team = self.teams[agent]
         ended = any(terminated.values()) or any(truncated.values())
         infos = self._infos()
         if ended:
             # The result every agent's info carries at the end: the winning team (None =
             # no goal before the timeout, a draw for the ratings), the episode length and
-            # the agent's steps with a ball touch.
+            # the agent's steps with a ball touch; the team that touched the ball last
+            # (a goal into its own net is an own goal; None: nobody touched it).
             winner = state.scoring_team if state.goal_scored else None
             for agent, info in infos.items():
                 info["winner"] = winner
+                info["last_touch_team"] = self.last_touch_team
                 info["episode_steps"] = self.episode_steps
                 info["touches"] = self.touches[agent]
             self.agents = []

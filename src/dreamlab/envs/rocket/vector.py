@@ -42,6 +42,7 @@ class EpisodeEnd:
     final_obs: np.ndarray  # (slots, obs_dim), rows of non-playing slots are zero
     alive: np.ndarray  # (slots,) which slots played
     touches: np.ndarray  # (slots,) steps with a ball touch, per slot
+    last_touch_team: int | None = None  # a goal is an own goal when this team conceded it
 
 
 def _layout(num_envs: int, cfg: RocketEnvConfig) -> dict[str, tuple[tuple[int, ...], Any]]:
@@ -146,7 +147,8 @@ class _EnvGroup:
             ends.append(EpisodeEnd(
                 env=row, winner=info["winner"], truncated=not any(terminated.values()),
                 steps=info["episode_steps"], learner_team=None if learner < 0 else learner,
-                final_obs=final, alive=self.a["alive"][row].copy(), touches=touches))
+                final_obs=final, alive=self.a["alive"][row].copy(), touches=touches,
+                last_touch_team=info["last_touch_team"]))
             self._write_reset(e, *env.reset())
             self.a["done"][row] = True
         return ends

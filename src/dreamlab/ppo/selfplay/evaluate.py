@@ -276,6 +276,7 @@ def play_games(setup: EvalSetup, opponent: Policy, games: int, seed: int,
                     records.append({
                         "learner_team": team, "winner": end.winner, "steps": end.steps,
                         "return": float(np.mean(returns[e, own])) if own else 0.0,
+                        "last_touch_team": end.last_touch_team,
                         "learner_touches": int(end.touches[own].sum()),
                         "opponent_touches": int(end.touches[other].sum())})
                 played[e] += 1
@@ -283,9 +284,19 @@ def play_games(setup: EvalSetup, opponent: Policy, games: int, seed: int,
     return {"games": records[:games], "env_steps": steps, "wall_s": time.monotonic() - start}
 
 
+def own_goal(record: dict[str, Any]) -> bool:
+    """The game's goal went in off the conceding team: its car touched the ball last."""
+    winner, last = record["winner"], record.get("last_touch_team")
+    return winner is not None and last is not None and last != winner
+
+
 def summarize(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
-    """Wins/draws/losses, goals, win rate and touches per minute of some games."""
+    """Wins/draws/losses, goals, win rate and touches per minute of some games.
+    Own goals are counted apart from the goals, both ways: against a bot that hardly
+    touches the ball, a loss is nearly always the learner's own goal, and a share of the
+    goals for is that bot's."""
     wins = sum(r["winner"] is not None and r["winner"] == r["learner_team"] for r in records)
+    own = [r for r in records if own_goal(r)]
     draws = sum(r["winner"] is None for r in records)
     losses = len(records) - wins - draws
     minutes = sum(r["steps"] for r in records) * tick_skip / TICKS_PER_SECOND / 60.0
@@ -294,6 +305,8 @@ def summarize(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
     return {"games": len(records), "wins": wins, "draws": draws, "losses": losses,
             "win_rate": round(wins / len(records), 4) if records else 0.0,
             "goals_for": wins, "goals_against": losses,
+            "own_goals_against": sum(r["winner"] != r["learner_team"] for r in own),
+            "own_goals_for": sum(r["winner"] == r["learner_team"] for r in own),
             "touches_per_minute": per_min("learner_touches"),
             "opponent_touches_per_minute": per_min("opponent_touches"),
             "mean_return": round(float(np.mean([r["return"] for r in records])), 4)

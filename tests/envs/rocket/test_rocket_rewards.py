@@ -10,6 +10,7 @@ pytest.importorskip("rlgym.rocket_league")
 pytest.importorskip("rlgym_tools")
 
 from dreamlab.envs.rocket.rewards import (  # noqa: E402
+    AlignBallGoalReward,
     BallToGoalVelocityReward,
     TouchBallToGoalReward,
 )
@@ -64,11 +65,32 @@ def test_touch_to_goal_pays_only_the_toucher_by_the_kick_s_direction(toucher, vy
     assert all(v == 0.0 for v in again.values())
 
 
+@pytest.mark.parametrize("car_y, blue_sign", [(-2000.0, 1), (2000.0, -1)])
+def test_alignment_pays_the_car_behind_the_ball(car_y: float, blue_sign: int) -> None:
+    """Ball at midfield: a car on its own half (the ball between it and the goal it
+    attacks) is paid, one on the other half is charged; the colours mirror."""
+    reward = AlignBallGoalReward()
+    agents = ["blue-0", "orange-0"]
+
+    def state(tick: int) -> SimpleNamespace:
+        s = _state(tick, [0.0, 0.0, 0.0])
+        for agent, y in (("blue-0", car_y), ("orange-0", car_y)):
+            s.cars[agent].physics = SimpleNamespace(position=np.array([0.0, y, 17.0]))
+        return s
+
+    reward.reset(agents, state(0), {})
+    out = reward.get_rewards(agents, state(8), {}, {}, {})
+    # In line on the floor (the goal aim sits a little higher): cos ~ +-1, for 8 ticks.
+    assert out["blue-0"] == pytest.approx(blue_sign * 8 / 120, rel=0.01)
+    assert out["orange-0"] == pytest.approx(-blue_sign * 8 / 120, rel=0.01)
+
+
 @pytest.mark.parametrize(("team_size", "weights"), [
     ("1v1", {}), ("1v2", {}), ("2v2", {}),
     ("2v2", {"touch": 0.0, "team_spirit": 1.0, "opponent_weight": 0.0}),
     ("1v1", {"touch_ball_to_goal": 5.0, "opponent_weight": 0.0}),
     ("2v2", {"touch_ball_to_goal": 3.0}),
+    ("1v2", {"align_ball_goal": 0.7, "touch_ball_to_goal": 2.0}),
 ])
 def test_fused_reward_equals_the_library_composition(team_size, weights) -> None:
     """FusedTeamReward gives build_reward's numbers exactly, in random games with goals,

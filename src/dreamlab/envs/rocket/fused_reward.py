@@ -21,12 +21,18 @@ from rlgym.rocket_league.api import GameState
 from rlgym.rocket_league.common_values import CAR_MAX_SPEED
 
 from dreamlab.envs.rocket.reward_weights import RewardWeights
-from dreamlab.envs.rocket.rewards import OPPONENT_GOAL, GameClock, ball_speed_towards
+from dreamlab.envs.rocket.rewards import (
+    OPPONENT_GOAL,
+    GameClock,
+    ball_goal_alignment,
+    ball_speed_towards,
+)
 
 
 class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
     """DistributeRewardsWrapper(CombinedReward(goal, touch, player->ball velocity,
-    ball->goal velocity, touch->goal)) with build_reward's weights, computed in one loop."""
+    ball->goal velocity, touch->goal, ball-goal alignment)) with build_reward's weights,
+    computed in one loop."""
 
     def __init__(self, weights: RewardWeights) -> None:
         self.w = weights
@@ -63,7 +69,7 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
         orange: list[float] = []
         for agent, car in state.cars.items():
             total = 0.0  # CombinedReward's order: goal, touch, player->ball, ball->goal,
-            #              touch->goal
+            #              touch->goal, alignment
             if w.goal != 0.0:  # GoalReward
                 goal = (1 if state.scoring_team == car.team_num else -1) \
                     if state.goal_scored else 0
@@ -80,6 +86,10 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
             if kick is not None:  # TouchBallToGoalReward
                 total += (ball_speed_towards(ball.position, kick, OPPONENT_GOAL[car.team_num])
                           if car.ball_touches > 0 else 0.0) * w.touch_ball_to_goal
+            if w.align_ball_goal != 0.0:  # AlignBallGoalReward
+                total += ball_goal_alignment(car.physics.position, ball.position,
+                                             OPPONENT_GOAL[car.team_num]) * dt \
+                    * w.align_ball_goal
             base[agent] = total
             (blue if car.is_blue else orange).append(total)
         agg_blue, agg_orange = fmean(blue), fmean(orange)

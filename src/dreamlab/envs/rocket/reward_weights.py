@@ -35,6 +35,9 @@ class RewardWeights:
     touch_ball_to_goal: float = opt(
         0.0, "on a touch, the ball's gain in speed towards the opponents' goal / 6000 uu/s "
         "(paid to the toucher only; a touch towards its own goal costs)")
+    align_ball_goal: float = opt(
+        0.0, "cos(car->ball, car->opponents' goal), per game second: + behind the ball, "
+        "- between the ball and the goal it attacks, where a touch is an own goal's start")
     team_spirit: float = opt(0.3, "share of each reward spread over the agent's team "
                              "(OpenAI Five's team spirit; DistributeRewardsWrapper)",
                              low=0.0, high=1.0)

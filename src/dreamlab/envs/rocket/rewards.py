@@ -112,6 +112,42 @@ class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
                 for agent in agents}
 
 
+class AlignBallGoalReward(RewardFunction[AgentID, GameState, float]):
+    """Cosine between car->ball and car->opponents' goal, per game second: +1 with the ball
+    straight between the car and the goal it attacks, -1 with the car between the ball
+    and that goal, where driving into the ball sends it at the car's own net.
+
+    Why: after the p_self hours most games the learner lost against random play were
+    own goals (docs/rocket.md). Touch, player->ball and touch->goal reward reaching the
+    ball and a good kick once there, but nothing pays for coming at the ball from the
+    right side before the touch. rlgym 1.x shipped an AlignBallGoal reward (offence and
+    defence cosines); rlgym 2 and rlgym-tools ship none, so this one is written here.
+    """
+
+    def __init__(self) -> None:
+        self._clock = GameClock()
+
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self._clock.reset(initial_state.tick_count)
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
+        dt = self._clock.elapsed(state.tick_count)
+        return {agent: ball_goal_alignment(state.cars[agent].physics.position,
+                                           state.ball.position,
+                                           OPPONENT_GOAL[state.cars[agent].team_num]) * dt
+                for agent in agents}
+
+
+def ball_goal_alignment(car: np.ndarray, ball: np.ndarray, goal: np.ndarray) -> float:
+    """cos(angle between car->ball and car->goal); 0 when the car sits on either point."""
+    to_ball, to_goal = ball - car, goal - car
+    norms = math.sqrt(float(np.dot(to_ball, to_ball)) * float(np.dot(to_goal, to_goal)))
+    return float(np.dot(to_ball, to_goal)) / norms if norms > 0.0 else 0.0
+
+
 def ball_speed_towards(position: np.ndarray, velocity: np.ndarray, target: np.ndarray) -> float:
     """Component of a velocity (or change of velocity) along ball->target, in units of
     BALL_MAX_SPEED."""
@@ -135,6 +171,7 @@ def build_reward(weights: RewardWeights) -> RewardFunction:
         (VelocityPlayerToBallReward(), weights.player_to_ball_velocity),
         (BallToGoalVelocityReward(), weights.ball_to_goal_velocity),
         (TouchBallToGoalReward(), weights.touch_ball_to_goal),
+        (AlignBallGoalReward(), weights.align_ball_goal),
     ]
     combined = CombinedReward(*[(fn, w) for fn, w in parts if w != 0.0])
     return DistributeRewardsWrapper(

@@ -254,6 +254,10 @@ def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
         "env_steps": [r["env_steps"] for r in runs],
         "learner_rating_mu_final": [r["learner_rating_final"][0] for r in runs],
     }
+    # Own goals are counted since 12-01: aggregated when every run has them.
+    own = [r["evaluation"]["random"].get("own_goals_against") for r in runs]
+    if None not in own:
+        figures["own_goals_against_vs_random"] = own
     return {"runs": names, "seeds": seeds,
             "games_per_opponent": runs[0]["settings"]["episodes_per_opponent"],
             "config_yaml": runs[0]["settings"]["config_yaml"], "per_run": figures,

@@ -37,6 +37,18 @@ def test_mean_and_spread_over_seeds(bench, tmp_path) -> None:
     assert (wins["min"], wins["max"]) == (45, 65)
     assert out["summary"]["goals_for_vs_chaser"]["mean"] == 6.0
     assert out["seeds"] == [42, 1, 2]  # the first trained with the config's default seed
+    assert "own_goals_against_vs_random" not in out["per_run"]  # older runs: not counted
+
+
+def test_own_goals_are_aggregated_when_every_run_counted_them(bench, tmp_path) -> None:
+    names = [write(tmp_path, "a", 1, 65, 3), write(tmp_path, "b", 2, 45, 9)]
+    for name, own in zip(names, (12, 30), strict=True):
+        run = json.loads((tmp_path / f"{name}.json").read_text())
+        run["evaluation"]["random"]["own_goals_against"] = own
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+    out = bench.aggregate(names, tmp_path)
+    assert out["per_run"]["own_goals_against_vs_random"] == [12, 30]
+    assert out["summary"]["own_goals_against_vs_random"]["mean"] == 21.0
 
 
 def test_different_settings_are_refused(bench, tmp_path) -> None:

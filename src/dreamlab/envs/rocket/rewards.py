@@ -54,14 +54,9 @@ class GameClock:
         return (tick - prev) / TICKS_PER_SECOND
 
 
-class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
-    """Ball speed towards the agent's opponents' goal, / BALL_MAX_SPEED, per game second.
-
-    Positive for the team attacking that goal and negative for the other team when the
-    ball moves the same way, so the two sides' rewards have opposite signs. Scaled by the
-    game time since the previous step, like rlgym-tools' VelocityPlayerToBallReward, so the
-    weight does not depend on the tick skip.
-    """
+class PerSecondReward(RewardFunction[AgentID, GameState, float]):
+    """A rate per game second times the game seconds since the previous step, like
+    rlgym-tools' VelocityPlayerToBallReward, so a weight does not depend on the tick skip."""
 
     def __init__(self) -> None:
         self._clock = GameClock()
@@ -70,12 +65,26 @@ class BallToGoalVelocityReward(RewardFunction[AgentID, GameState, float]):
               shared_info: dict[str, Any]) -> None:
         self._clock.reset(initial_state.tick_count)
 
+    def rates(self, agents: list[AgentID], state: GameState) -> dict[AgentID, float]:
+        raise NotImplementedError
+
     def get_rewards(self, agents: list[AgentID], state: GameState,
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
                     shared_info: dict[str, Any]) -> dict[AgentID, float]:
         dt = self._clock.elapsed(state.tick_count)
+        return {agent: rate * dt for agent, rate in self.rates(agents, state).items()}
+
+
+class BallToGoalVelocityReward(PerSecondReward):
+    """Ball speed towards the agent's opponents' goal, / BALL_MAX_SPEED, per game second.
+
+    Positive for the team attacking that goal and negative for the other team when the
+    ball moves the same way, so the two sides' rewards have opposite signs.
+    """
+
+    def rates(self, agents: list[AgentID], state: GameState) -> dict[AgentID, float]:
         per_team = {team: ball_speed_towards(state.ball.position, state.ball.linear_velocity,
-                                             goal) * dt
+                                             goal)
                     for team, goal in OPPONENT_GOAL.items()}
         return {agent: per_team[state.cars[agent].team_num] for agent in agents}
 
@@ -112,7 +121,7 @@ class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
                 for agent in agents}
 
 
-class AlignBallGoalReward(RewardFunction[AgentID, GameState, float]):
+class AlignBallGoalReward(PerSecondReward):
     """Cosine between car->ball and car->opponents' goal, per game second: +1 with the ball
     straight between the car and the goal it attacks, -1 with the car between the ball
     and that goal, where driving into the ball sends it at the car's own net.
@@ -124,20 +133,10 @@ class AlignBallGoalReward(RewardFunction[AgentID, GameState, float]):
     defence cosines); rlgym 2 and rlgym-tools ship none, so this one is written here.
     """
 
-    def __init__(self) -> None:
-        self._clock = GameClock()
-
-    def reset(self, agents: list[AgentID], initial_state: GameState,
-              shared_info: dict[str, Any]) -> None:
-        self._clock.reset(initial_state.tick_count)
-
-    def get_rewards(self, agents: list[AgentID], state: GameState,
-                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
-                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
-        dt = self._clock.elapsed(state.tick_count)
+    def rates(self, agents: list[AgentID], state: GameState) -> dict[AgentID, float]:
         return {agent: ball_goal_alignment(state.cars[agent].physics.position,
                                            state.ball.position,
-                                           OPPONENT_GOAL[state.cars[agent].team_num]) * dt
+                                           OPPONENT_GOAL[state.cars[agent].team_num])
                 for agent in agents}
 
 

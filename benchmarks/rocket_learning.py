@@ -115,7 +115,8 @@ def evaluate(run_dir: Path, episodes: int, no_touch_timeout: bool = False) -> di
 
 
 EVAL_KEYS = ("games", "wins", "draws", "losses", "win_rate", "goals_for", "goals_against",
-             "touches_per_minute", "opponent_touches_per_minute", "mean_return",
+             "own_goals_against", "own_goals_for", "touches_per_minute",
+             "opponent_touches_per_minute", "mean_return",
              "game_minutes", "wall_s")
 
 

@@ -69,3 +69,10 @@ def test_the_default_seed_given_again_is_refused(bench, tmp_path) -> None:
     names = [write(tmp_path, "a", None, 65, 3), write(tmp_path, "b", 42, 45, 9)]
     with pytest.raises(SystemExit, match="share a seed"):
         bench.aggregate(names, tmp_path)
+
+
+def test_the_report_keeps_the_own_goals_of_an_evaluation(bench) -> None:
+    evaluation = {"opponents": {"random": {"wins": 69, "losses": 17, "own_goals_against": 17,
+                                           "own_goals_for": 0}}}
+    per = bench.per_opponent(evaluation)["random"]
+    assert (per["own_goals_against"], per["own_goals_for"]) == (17, 0)

@@ -26,22 +26,23 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVS = {"cartpole": "CartPole-v1", "lunar": "LunarLander-v3"}
 
 
-def run_side(src_root: Path, out: Path, time_budgets: bool = False) -> None:
+def run_side(src_root: Path, out: Path, time_budgets: bool = False,
+             envs: dict[str, str] = ENVS) -> None:
     """Quick runs of each env from one source tree. CMA-ES's wall-clock budget is lifted
     unless asked for: where a generation ends on a loaded CPU must not decide the result."""
     env = dict(os.environ, PYTHONPATH=str(src_root / "src"))
     extra = [] if time_budgets else ["--cma-max-minutes", "0"]
-    for name, env_id in ENVS.items():
+    for name, env_id in envs.items():
         subprocess.run([sys.executable, "-m", "dreamlab", "run", "--env", env_id, "--mode",
                         "quick", "--seed", "42", "--checkpoint-dir", str(out / name), *extra],
                        cwd=src_root, env=env, check=True, capture_output=True)
 
 
-def compare(base: Path, head: Path) -> dict:
+def compare(base: Path, head: Path, envs: dict[str, str] = ENVS) -> dict:
     import torch
 
     rows = {}
-    for name, env_id in ENVS.items():
+    for name, env_id in envs.items():
         a = json.loads((base / name / "evaluation_results.json").read_text())
         b = json.loads((head / name / "evaluation_results.json").read_text())
         row = {"env": env_id, "base_mean": a["mean_return"], "base_std": a["std_return"],
@@ -71,20 +72,26 @@ def main() -> None:
     parser.add_argument("--time-budgets", action="store_true",
                         help="keep the quick presets' CMA-ES minutes (load-dependent)")
     parser.add_argument("--name", default="keep_behaviour", help="results file name")
+    parser.add_argument("--envs", default=",".join(ENVS),
+                        help=f"comma-separated subset of {', '.join(ENVS)} (a shorter check)")
     args = parser.parse_args()
+    unknown = set(args.envs.split(",")) - set(ENVS)
+    if unknown:
+        parser.error(f"unknown --envs {', '.join(sorted(unknown))}: use {', '.join(ENVS)}")
+    envs = {k: v for k, v in ENVS.items() if k in args.envs.split(",")}
     if args.base_dir and args.head_dir:
         base_dir, head_dir = args.base_dir, args.head_dir
         base_commit, head_commit = args.base_commit, args.head_commit
-        rows = compare(base_dir, head_dir)
+        rows = compare(base_dir, head_dir, envs)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             tree = Path(tmp) / "base"
             subprocess.run(["git", "worktree", "add", "-q", str(tree), args.base], cwd=ROOT,
                            check=True)
             try:
-                run_side(tree, Path(tmp) / "base_runs", args.time_budgets)
-                run_side(ROOT, Path(tmp) / "head_runs", args.time_budgets)
-                rows = compare(Path(tmp) / "base_runs", Path(tmp) / "head_runs")
+                run_side(tree, Path(tmp) / "base_runs", args.time_budgets, envs)
+                run_side(ROOT, Path(tmp) / "head_runs", args.time_budgets, envs)
+                rows = compare(Path(tmp) / "base_runs", Path(tmp) / "head_runs", envs)
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
         base_commit, head_commit = args.base, git_commit()

@@ -75,10 +75,11 @@ def main() -> None:
     parser.add_argument("--envs", default=",".join(ENVS),
                         help=f"comma-separated subset of {', '.join(ENVS)} (a shorter check)")
     args = parser.parse_args()
-    unknown = set(args.envs.split(",")) - set(ENVS)
+    chosen = args.envs.split(",")
+    unknown = set(chosen) - set(ENVS)
     if unknown:
         parser.error(f"unknown --envs {', '.join(sorted(unknown))}: use {', '.join(ENVS)}")
-    envs = {k: v for k, v in ENVS.items() if k in args.envs.split(",")}
+    envs = {k: v for k, v in ENVS.items() if k in chosen}
     if args.base_dir and args.head_dir:
         base_dir, head_dir = args.base_dir, args.head_dir
         base_commit, head_commit = args.base_commit, args.head_commit

@@ -6,8 +6,9 @@ Usage:
 Runs `dreamlab run --env E --mode quick --seed 42` for CartPole-v1 (pixels) and
 LunarLander-v3 (state) from a worktree of the base commit and from this checkout, with the
 same venv, and compares the controller's parameters, V's and M's weights and the
-evaluation returns bit for bit. Both sides must run on the same machine: a seed
-reproduces a run on one CPU, not across CPUs.
+evaluation returns bit for bit. CMA-ES runs --generations (30) with no wall-clock
+budget on both sides, so that the load cannot move where it stops. Both sides must run
+on the same machine: a seed reproduces a run on one CPU, not across CPUs.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ ENVS = {"cartpole": "CartPole-v1", "lunar": "LunarLander-v3"}
 
 
 def run_side(src_root: Path, out: Path, time_budgets: bool = False,
-             envs: dict[str, str] = ENVS) -> None:
+             envs: dict[str, str] = ENVS, generations: int = 0) -> None:
     """Quick runs of each env from one source tree. CMA-ES's wall-clock budget is lifted
-    unless asked for: where a generation ends on a loaded CPU must not decide the result."""
+    unless asked for: where a generation ends on a loaded CPU must not decide the result.
+    Without the clock CartPole's quick preset runs up to 500 generations (it stops at 495
+    or 6 minutes), so `generations` caps them instead: the same count on both sides."""
     env = dict(os.environ, PYTHONPATH=str(src_root / "src"))
     extra = [] if time_budgets else ["--cma-max-minutes", "0"]
+    if generations:
+        extra += ["--cma-generations", str(generations)]
     for name, env_id in envs.items():
         subprocess.run([sys.executable, "-m", "dreamlab", "run", "--env", env_id, "--mode",
                         "quick", "--seed", "42", "--checkpoint-dir", str(out / name), *extra],
@@ -71,6 +76,9 @@ def main() -> None:
     parser.add_argument("--head-commit", default=None, help="with --head-dir: its commit")
     parser.add_argument("--time-budgets", action="store_true",
                         help="keep the quick presets' CMA-ES minutes (load-dependent)")
+    parser.add_argument("--generations", type=int, default=30,
+                        help="CMA-ES generations on both sides (0: each preset's own; "
+                        "CartPole's 500 without the clock take hours)")
     parser.add_argument("--name", default="keep_behaviour", help="results file name")
     parser.add_argument("--envs", default=",".join(ENVS),
                         help=f"comma-separated subset of {', '.join(ENVS)} (a shorter check)")
@@ -90,15 +98,18 @@ def main() -> None:
             subprocess.run(["git", "worktree", "add", "-q", str(tree), args.base], cwd=ROOT,
                            check=True)
             try:
-                run_side(tree, Path(tmp) / "base_runs", args.time_budgets, envs)
-                run_side(ROOT, Path(tmp) / "head_runs", args.time_budgets, envs)
+                for side, root in (("base_runs", tree), ("head_runs", ROOT)):
+                    run_side(root, Path(tmp) / side, args.time_budgets, envs,
+                             args.generations)
                 rows = compare(Path(tmp) / "base_runs", Path(tmp) / "head_runs", envs)
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
         base_commit, head_commit = args.base, git_commit()
     same = all(all(v for k, v in r.items() if k.endswith("_equal")) for r in rows.values())
     result = {"base_commit": base_commit, "head_commit": head_commit, "runs": rows,
-              "identical": same, "cma_time_budgets": args.time_budgets}
+              "identical": same, "cma_time_budgets": args.time_budgets,
+              "cma_generations": (None if args.base_dir and args.head_dir  # not run here
+                                  else args.generations or "preset")}
     print(json.dumps(result, indent=2))
     print(f"wrote {save_result(args.name, result)}")
 

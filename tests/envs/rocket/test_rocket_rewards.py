@@ -12,6 +12,7 @@ pytest.importorskip("rlgym_tools")
 from dreamlab.envs.rocket.rewards import (  # noqa: E402
     AlignBallGoalReward,
     BallToGoalVelocityReward,
+    KickTouchReward,
     TouchBallToGoalReward,
 )
 
@@ -65,6 +66,23 @@ def test_touch_to_goal_pays_only_the_toucher_by_the_kick_s_direction(toucher, vy
     assert all(v == 0.0 for v in again.values())
 
 
+def test_kick_touch_pays_a_touch_that_moves_the_ball_not_a_pinch() -> None:
+    """A touch that changes the ball's velocity by less than min_kick (a ball pinned
+    between two cars) pays nothing; one that kicks it pays the toucher 1, nobody else."""
+    reward = KickTouchReward(min_kick=250.0)
+    agents = ["blue-0", "orange-0", "orange-1"]
+    reward.reset(agents, _state(0, [0.0, 600.0, 0.0]), {})
+    pinch = reward.get_rewards(agents, _state(8, [30.0, 620.0, 0.0],
+                                              touched=("blue-0", "orange-0")), {}, {}, {})
+    assert all(v == 0.0 for v in pinch.values())
+    kick = reward.get_rewards(agents, _state(16, [30.0, 320.0, 0.0], touched=("orange-0",)),
+                              {}, {}, {})
+    assert kick == {"blue-0": 0.0, "orange-0": 1.0, "orange-1": 0.0}
+    # The ball keeps its new velocity: no touch, no pay.
+    after = reward.get_rewards(agents, _state(24, [30.0, 320.0, 0.0]), {}, {}, {})
+    assert all(v == 0.0 for v in after.values())
+
+
 @pytest.mark.parametrize("car_y, blue_sign", [(-2000.0, 1), (2000.0, -1)])
 def test_alignment_pays_the_car_behind_the_ball(car_y: float, blue_sign: int) -> None:
     """Ball at midfield: a car on its own half (the ball between it and the goal it
@@ -91,6 +109,8 @@ def test_alignment_pays_the_car_behind_the_ball(car_y: float, blue_sign: int) ->
     ("1v1", {"touch_ball_to_goal": 5.0, "opponent_weight": 0.0}),
     ("2v2", {"touch_ball_to_goal": 3.0}),
     ("1v2", {"align_ball_goal": 0.7, "touch_ball_to_goal": 2.0}),
+    ("1v1", {"touch_min_kick": 300.0}),
+    ("2v2", {"touch_min_kick": 150.0, "touch_ball_to_goal": 3.0}),
 ])
 def test_fused_reward_equals_the_library_composition(team_size, weights) -> None:
     """FusedTeamReward gives build_reward's numbers exactly, in random games with goals,

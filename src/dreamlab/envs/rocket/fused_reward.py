@@ -26,6 +26,7 @@ from dreamlab.envs.rocket.rewards import (
     GameClock,
     ball_goal_alignment,
     ball_speed_towards,
+    kick_at_least,
 )
 
 
@@ -59,11 +60,13 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                         for team, goal in OPPONENT_GOAL.items()} \
             if w.ball_to_goal_velocity != 0.0 else {}
         kick = None
-        if w.touch_ball_to_goal != 0.0:  # TouchBallToGoalReward's bookkeeping
+        if w.touch_ball_to_goal != 0.0 or w.touch_min_kick != 0.0:  # BallKick
             prev = ball.linear_velocity if self._prev_ball_velocity is None \
                 else self._prev_ball_velocity
             self._prev_ball_velocity = np.array(ball.linear_velocity)
             kick = ball.linear_velocity - prev
+        strong = kick is None or w.touch_min_kick == 0.0 \
+            or kick_at_least(kick, w.touch_min_kick)
         base: dict[AgentID, float] = {}
         blue: list[float] = []
         orange: list[float] = []
@@ -74,8 +77,8 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                 goal = (1 if state.scoring_team == car.team_num else -1) \
                     if state.goal_scored else 0
                 total += goal * w.goal
-            if w.touch != 0.0:  # TouchReward
-                total += (1. if car.ball_touches > 0 else 0.) * w.touch
+            if w.touch != 0.0:  # TouchReward, or KickTouchReward with touch_min_kick
+                total += (1. if strong and car.ball_touches > 0 else 0.) * w.touch
             if w.player_to_ball_velocity != 0.0:  # VelocityPlayerToBallReward._get_reward
                 car_to_ball = ball.position - car.physics.position
                 car_to_ball = car_to_ball / np.sqrt(car_to_ball.dot(car_to_ball))  # linalg.norm
@@ -83,7 +86,7 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                 total += (vel / CAR_MAX_SPEED * dt) * w.player_to_ball_velocity
             if w.ball_to_goal_velocity != 0.0:
                 total += towards_goal[car.team_num] * w.ball_to_goal_velocity
-            if kick is not None:  # TouchBallToGoalReward
+            if w.touch_ball_to_goal != 0.0:  # TouchBallToGoalReward
                 total += (ball_speed_towards(ball.position, kick, OPPONENT_GOAL[car.team_num])
                           if car.ball_touches > 0 else 0.0) * w.touch_ball_to_goal
             if w.align_ball_goal != 0.0:  # AlignBallGoalReward

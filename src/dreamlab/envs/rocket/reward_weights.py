@@ -28,6 +28,10 @@ class RewardWeights:
 
     goal: float = opt(10.0, "per goal: + when the agent's team scores, - when it concedes")
     touch: float = opt(0.5, "per agent step in which the agent touched the ball")
+    touch_min_kick: float = opt(
+        0.0, "uu/s: `touch` pays only for a step whose touch changed the ball's velocity by "
+        "at least this much (0: every touch, RLGym's TouchReward); a ball pinched between "
+        "two cars barely moves, so farming touches in a stall pays nothing", low=0.0)
     player_to_ball_velocity: float = opt(
         0.5, "car speed towards the ball / 2300 uu/s, per game second (rlgym-tools)")
     ball_to_goal_velocity: float = opt(

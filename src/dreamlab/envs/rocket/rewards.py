@@ -89,6 +89,23 @@ class BallToGoalVelocityReward(PerSecondReward):
         return {agent: per_team[state.cars[agent].team_num] for agent in agents}
 
 
+class BallKick:
+    """The change in the ball's velocity over the last step, the bookkeeping shared by the
+    touch terms that judge a touch by what it did to the ball."""
+
+    def __init__(self) -> None:
+        self._prev_velocity: np.ndarray | None = None
+
+    def reset(self, state: GameState) -> None:
+        self._prev_velocity = np.array(state.ball.linear_velocity)
+
+    def step(self, state: GameState) -> np.ndarray:
+        velocity = state.ball.linear_velocity
+        prev = velocity if self._prev_velocity is None else self._prev_velocity
+        self._prev_velocity = np.array(velocity)  # the engine may reuse arrays
+        return velocity - prev
+
+
 class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
     """On a step in which the agent touched the ball: how much faster the ball now moves
     towards the agent's opponents' goal than it did a step before, / BALL_MAX_SPEED.
@@ -102,23 +119,52 @@ class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
     """
 
     def __init__(self) -> None:
-        self._prev_velocity: np.ndarray | None = None
+        self._kick = BallKick()
 
     def reset(self, agents: list[AgentID], initial_state: GameState,
               shared_info: dict[str, Any]) -> None:
-        self._prev_velocity = np.array(initial_state.ball.linear_velocity)
+        self._kick.reset(initial_state)
 
     def get_rewards(self, agents: list[AgentID], state: GameState,
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
                     shared_info: dict[str, Any]) -> dict[AgentID, float]:
-        ball = state.ball
-        prev = ball.linear_velocity if self._prev_velocity is None else self._prev_velocity
-        self._prev_velocity = np.array(ball.linear_velocity)  # the engine may reuse arrays
-        kick = ball.linear_velocity - prev
-        return {agent: ball_speed_towards(ball.position, kick,
+        kick = self._kick.step(state)
+        return {agent: ball_speed_towards(state.ball.position, kick,
                                           OPPONENT_GOAL[state.cars[agent].team_num])
                 if state.cars[agent].ball_touches > 0 else 0.0
                 for agent in agents}
+
+
+class KickTouchReward(RewardFunction[AgentID, GameState, float]):
+    """1 for a step in which the agent touched the ball and the ball's velocity changed by
+    at least `min_kick` uu/s; RLGym's TouchReward pays every touch.
+
+    Why: after ~15M steps of self-play (benchmarks/results/align_s1.json) the learner and
+    its copy pinned the ball between them and touched it ~430 times a game minute for
+    whole 5-minute games (training returns of several hundred, nearly all touch reward).
+    Those touches changed the ball's velocity by 24 uu/s at the median and none by 250;
+    the learner's own touches against random play: 155 at the median, 30% over 250.
+    """
+
+    def __init__(self, min_kick: float) -> None:
+        self.min_kick = min_kick
+        self._kick = BallKick()
+
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self._kick.reset(initial_state)
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
+        strong = kick_at_least(self._kick.step(state), self.min_kick)
+        return {agent: 1.0 if strong and state.cars[agent].ball_touches > 0 else 0.0
+                for agent in agents}
+
+
+def kick_at_least(kick: np.ndarray, min_kick: float) -> bool:
+    """|kick| >= min_kick, without the square root."""
+    return float(kick.dot(kick)) >= min_kick * min_kick
 
 
 class AlignBallGoalReward(PerSecondReward):
@@ -166,7 +212,8 @@ def build_reward(weights: RewardWeights) -> RewardFunction:
     """
     parts = [
         (GoalReward(), weights.goal),
-        (TouchReward(), weights.touch),
+        (TouchReward() if weights.touch_min_kick == 0.0
+         else KickTouchReward(weights.touch_min_kick), weights.touch),
         (VelocityPlayerToBallReward(), weights.player_to_ball_velocity),
         (BallToGoalVelocityReward(), weights.ball_to_goal_velocity),
         (TouchBallToGoalReward(), weights.touch_ball_to_goal),

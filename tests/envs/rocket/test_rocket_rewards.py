@@ -21,7 +21,8 @@ def _state(tick: int, ball_velocity: list[float], ball_y: float = 0.0,
            touched: tuple[str, ...] = ()) -> SimpleNamespace:
     ball = SimpleNamespace(position=np.array([0.0, ball_y, 93.0]),
                            linear_velocity=np.array(ball_velocity))
-    cars = {agent: SimpleNamespace(team_num=team, ball_touches=int(agent in touched))
+    cars = {agent: SimpleNamespace(team_num=team, is_blue=team == 0,
+                                   ball_touches=int(agent in touched))
             for agent, team in (("blue-0", 0), ("orange-0", 1), ("orange-1", 1))}
     return SimpleNamespace(tick_count=tick, ball=ball, cars=cars)
 
@@ -81,6 +82,29 @@ def test_kick_touch_pays_a_touch_that_moves_the_ball_not_a_pinch() -> None:
     # The ball keeps its new velocity: no touch, no pay.
     after = reward.get_rewards(agents, _state(24, [30.0, 320.0, 0.0]), {}, {}, {})
     assert all(v == 0.0 for v in after.values())
+
+
+def test_fused_reward_gates_touches_like_the_composition() -> None:
+    """The same pinch and kick through FusedTeamReward and build_reward: equal, and the
+    pinch pays nothing (random play in the test below seldom touches the ball softly)."""
+    from dreamlab.envs.rocket.fused_reward import FusedTeamReward
+    from dreamlab.envs.rocket.reward_weights import RewardWeights
+    from dreamlab.envs.rocket.rewards import build_reward
+
+    weights = RewardWeights(goal=0.0, touch=1.0, touch_min_kick=250.0,
+                            player_to_ball_velocity=0.0, ball_to_goal_velocity=0.0,
+                            team_spirit=0.0, opponent_weight=0.0)
+    agents = ["blue-0", "orange-0", "orange-1"]
+    states = [_state(8, [30.0, 620.0, 0.0], touched=("blue-0", "orange-0")),
+              _state(16, [30.0, 320.0, 0.0], touched=("orange-0",))]
+    fused, reference = FusedTeamReward(weights), build_reward(weights)
+    for fn in (fused, reference):
+        fn.reset(agents, _state(0, [0.0, 600.0, 0.0]), {})
+    got = [fused.get_rewards(agents, s, {}, {}, {}) for s in states]
+    want = [reference.get_rewards(agents, s, {}, {}, {}) for s in states]
+    assert got == [{a: float(v) for a, v in w.items()} for w in want]
+    assert got[0] == {a: 0.0 for a in agents}
+    assert got[1]["orange-0"] == 1.0
 
 
 @pytest.mark.parametrize("car_y, blue_sign", [(-2000.0, 1), (2000.0, -1)])

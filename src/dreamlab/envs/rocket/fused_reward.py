@@ -60,7 +60,7 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                         for team, goal in OPPONENT_GOAL.items()} \
             if w.ball_to_goal_velocity != 0.0 else {}
         kick = None
-        if w.touch_ball_to_goal != 0.0 or w.touch_min_kick != 0.0:  # BallKick
+        if w.touch_ball_to_goal != 0.0 or w.touch_min_kick != 0.0:  # OnTouchReward's kick
             prev = ball.linear_velocity if self._prev_ball_velocity is None \
                 else self._prev_ball_velocity
             self._prev_ball_velocity = np.array(ball.linear_velocity)

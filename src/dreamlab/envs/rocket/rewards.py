@@ -89,24 +89,33 @@ class BallToGoalVelocityReward(PerSecondReward):
         return {agent: per_team[state.cars[agent].team_num] for agent in agents}
 
 
-class BallKick:
-    """The change in the ball's velocity over the last step, the bookkeeping shared by the
-    touch terms that judge a touch by what it did to the ball."""
+class OnTouchReward(RewardFunction[AgentID, GameState, float]):
+    """Pays each agent that touched the ball in the step by what the step did to the ball
+    (`pay`, from the change in the ball's velocity); 0 to the others."""
 
     def __init__(self) -> None:
         self._prev_velocity: np.ndarray | None = None
 
-    def reset(self, state: GameState) -> None:
-        self._prev_velocity = np.array(state.ball.linear_velocity)
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self._prev_velocity = np.array(initial_state.ball.linear_velocity)
 
-    def step(self, state: GameState) -> np.ndarray:
+    def pay(self, kick: np.ndarray, state: GameState, team: int) -> float:
+        raise NotImplementedError
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
         velocity = state.ball.linear_velocity
         prev = velocity if self._prev_velocity is None else self._prev_velocity
         self._prev_velocity = np.array(velocity)  # the engine may reuse arrays
-        return velocity - prev
+        kick = velocity - prev
+        return {agent: self.pay(kick, state, state.cars[agent].team_num)
+                if state.cars[agent].ball_touches > 0 else 0.0
+                for agent in agents}
 
 
-class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
+class TouchBallToGoalReward(OnTouchReward):
     """On a step in which the agent touched the ball: how much faster the ball now moves
     towards the agent's opponents' goal than it did a step before, / BALL_MAX_SPEED.
 
@@ -118,24 +127,11 @@ class TouchBallToGoalReward(RewardFunction[AgentID, GameState, float]):
     the change in any direction.
     """
 
-    def __init__(self) -> None:
-        self._kick = BallKick()
-
-    def reset(self, agents: list[AgentID], initial_state: GameState,
-              shared_info: dict[str, Any]) -> None:
-        self._kick.reset(initial_state)
-
-    def get_rewards(self, agents: list[AgentID], state: GameState,
-                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
-                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
-        kick = self._kick.step(state)
-        return {agent: ball_speed_towards(state.ball.position, kick,
-                                          OPPONENT_GOAL[state.cars[agent].team_num])
-                if state.cars[agent].ball_touches > 0 else 0.0
-                for agent in agents}
+    def pay(self, kick: np.ndarray, state: GameState, team: int) -> float:
+        return ball_speed_towards(state.ball.position, kick, OPPONENT_GOAL[team])
 
 
-class KickTouchReward(RewardFunction[AgentID, GameState, float]):
+class KickTouchReward(OnTouchReward):
     """1 for a step in which the agent touched the ball and the ball's velocity changed by
     at least `min_kick` uu/s; RLGym's TouchReward pays every touch.
 
@@ -149,19 +145,11 @@ class KickTouchReward(RewardFunction[AgentID, GameState, float]):
     """
 
     def __init__(self, min_kick: float) -> None:
+        super().__init__()
         self.min_kick = min_kick
-        self._kick = BallKick()
 
-    def reset(self, agents: list[AgentID], initial_state: GameState,
-              shared_info: dict[str, Any]) -> None:
-        self._kick.reset(initial_state)
-
-    def get_rewards(self, agents: list[AgentID], state: GameState,
-                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
-                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
-        strong = kick_at_least(self._kick.step(state), self.min_kick)
-        return {agent: 1.0 if strong and state.cars[agent].ball_touches > 0 else 0.0
-                for agent in agents}
+    def pay(self, kick: np.ndarray, state: GameState, team: int) -> float:
+        return 1.0 if kick_at_least(kick, self.min_kick) else 0.0
 
 
 def kick_at_least(kick: np.ndarray, min_kick: float) -> bool:

@@ -248,6 +248,9 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--env-seconds", type=float, default=2.0)
+    # The timers wrap the envs' steps in this process: the one-process layout, whatever
+    # the preset's default (a worker process would hide the env step from them).
+    parser.set_defaults(vectorization="sync")
     args = parser.parse_args()
 
     load_before = os.getloadavg()

@@ -78,7 +78,7 @@ def main() -> None:
                         help="keep the quick presets' CMA-ES minutes (load-dependent)")
     parser.add_argument("--generations", type=int, default=30,
                         help="CMA-ES generations on both sides (0: each preset's own; "
-                        "CartPole's 500 without the clock take hours)")
+                        "CartPole's 500 without the clock: 30 min or more)")
     parser.add_argument("--name", default="keep_behaviour", help="results file name")
     parser.add_argument("--envs", default=",".join(ENVS),
                         help=f"comma-separated subset of {', '.join(ENVS)} (a shorter check)")

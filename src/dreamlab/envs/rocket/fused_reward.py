@@ -65,8 +65,7 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                 else self._prev_ball_velocity
             self._prev_ball_velocity = np.array(ball.linear_velocity)
             kick = ball.linear_velocity - prev
-        strong = kick is None or w.touch_min_kick == 0.0 \
-            or kick_at_least(kick, w.touch_min_kick)
+        strong = w.touch_min_kick == 0.0 or kick_at_least(kick, w.touch_min_kick)
         base: dict[AgentID, float] = {}
         blue: list[float] = []
         orange: list[float] = []

@@ -5,6 +5,9 @@ Usage:
 Plays --episodes two-minute games of the run's newest learner against its own newest
 checkpoint ("self"), random play and the chaser (dreamlab eval's games), and records, for
 every step in which a car touched the ball, how much the ball's velocity changed (uu/s).
+The kicks and `touch_steps_per_minute` cover every step the evaluation's envs played,
+including games past an env's quota that W/D/L leaves out (play_games keeps every env
+stepping until all games are in); the step time assumes the runs' tick skip of 8.
 
 Why: the align_ball_goal hour (align_s1.json) ended with training returns of several
 hundred a game, far above any earlier hour. A ball pinned between the learner and its copy

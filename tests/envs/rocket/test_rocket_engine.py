@@ -111,3 +111,69 @@ def test_held_repeat_action_gives_repeat_actions_rows_without_copies(action) -> 
             assert got[agent].shape == (8, 8) and got[agent].strides[0] == 0
     finally:
         env.close()
+
+
+def _ram(env) -> object:
+    """Blue at supersonic speed 400 uu behind orange, both facing the same way: the next
+    steps demolish orange. Returns orange's RocketSim car."""
+    import RocketSim as rs
+
+    engine = env.rlgym.transition_engine
+    blue, orange = (engine._cars[a] for a in env.agents)
+    state = blue.get_state()
+    forward = state.rot_mat.forward.as_numpy()
+    forward = np.array([forward[0], forward[1], 0.0]) / np.hypot(forward[0], forward[1])
+    start = np.array([0.0, -2000.0, 17.0])
+    state.pos, state.vel, state.boost = rs.Vec(*start), rs.Vec(*(2290 * forward)), 100
+    blue.set_state(state)
+    victim = orange.get_state()
+    victim.pos, victim.vel, victim.rot_mat = rs.Vec(*(start + 400 * forward)), rs.Vec(0, 0, 0), \
+        state.rot_mat
+    orange.set_state(victim)
+    return orange
+
+
+def _respawn(env, seed: int, rows: bool = False) -> tuple[int, tuple[float, ...]]:
+    """Reset with `seed`, demolish orange, wait: (the step orange is back, where).
+    rows: eight different action rows per car (the stock per-tick loop)."""
+    env.reset(seed=seed)
+    orange = _ram(env)
+    demoed = False
+    for step in range(80):
+        act = np.float32([0, 0, 0, 0, 0, 0, 0, 0] if demoed else [1, 0, 0, 0, 0, 0, 1, 0])
+        if rows:  # rows that differ: not a held action
+            acts = {a: np.tile(act, (8, 1)) for a in env.agents}
+            for a in acts:
+                acts[a][1::2, 4] = 0.01 * (1 + step % 3)
+            env.rlgym.transition_engine.step(acts, {})
+        else:
+            env.step(dict.fromkeys(env.agents, act))
+        now = orange.get_state()
+        demoed |= now.is_demoed
+        if demoed and not now.is_demoed:
+            return step, tuple(np.round(now.pos.as_numpy(), 1))
+    raise AssertionError("no demo and respawn" if demoed else "no demo")
+
+
+def test_demolished_cars_respawn_where_the_env_seed_says() -> None:
+    # RocketSim draws the respawn spot from a clock-seeded generator of its own: unseeded,
+    # the same seed put orange back at different spots (2688 or -2688 uu across).
+    cfg = {"team_size": "1v1", "action": "continuous", "game_timeout_s": 300.0,
+           "no_touch_timeout_s": 300.0}
+    env, stock = make_rocket_env(cfg, seed=0), make_rocket_env(cfg, seed=0)
+    stock.rlgym.transition_engine = RocketSimEngine()
+    try:
+        again = [_respawn(env, seed=11) for _ in range(6)]
+        assert len(set(again)) == 1  # one seed, one respawn
+        spots = {_respawn(env, seed=s)[1] for s in range(12)}
+        assert len(spots) >= 2  # the draw still ranges over RocketSim's spots
+        assert all(abs(y) == 4608.0 and y > 0 for _, y, _ in spots)  # orange's own end
+        # Back on the same step as RocketSim brings a car back, at one of its spots.
+        step, spot = _respawn(stock, seed=11)
+        assert step == again[0][0]
+        stock_spots = {spot} | {_respawn(stock, seed=11)[1] for _ in range(40)}
+        assert spots <= stock_spots  # (40 draws miss one of 4 spots once in 25,000 runs)
+        # The stock per-tick loop (action rows that differ) respawns from the seed too.
+        assert len({_respawn(env, seed=5, rows=True) for _ in range(6)}) == 1
+    finally:
+        env.close(), stock.close()

@@ -40,6 +40,12 @@ from dreamlab.envs.rocket.mutators import (
 from dreamlab.envs.rocket.reward_weights import RewardWeights
 
 
+def _respawn_rng(seed: int | None) -> np.random.Generator:
+    """The demo respawns' generator: the env's seed, kept apart from the kickoffs' stream
+    (so a demo does not shift the next kickoffs)."""
+    return np.random.default_rng(None if seed is None else [seed, 1])
+
+
 class RocketLeagueParallelEnv(ParallelEnv):
     """One Rocket League arena; the team size may change at every reset.
 
@@ -60,6 +66,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.reward_weights = RewardWeights.from_dict(cfg.rewards)
         self._team_mutator = TeamSizeMutator(self._next_team_size, cfg.max_team_size)
         self._kickoff = SeededKickoffMutator(np.random.default_rng(seed))
+        self._engine = HeldActionEngine(respawn_rng=_respawn_rng(seed))
         obs_builder = (FastDefaultObs(cfg.max_team_size) if cfg.fast_obs
                        else DefaultObs(zero_padding=cfg.max_team_size))
         self.rlgym = RLGym(
@@ -68,7 +75,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
             obs_builder=obs_builder,
             action_parser=make_action_parser(cfg.action, cfg.tick_skip),
             reward_fn=FusedTeamReward(self.reward_weights),  # = rewards.build_reward, faster
-            transition_engine=HeldActionEngine(),  # RocketSimEngine, fewer calls
+            transition_engine=self._engine,  # RocketSimEngine, fewer calls, seeded respawns
             termination_cond=GoalCondition(),
             truncation_cond=AnyCondition(NoTouchTimeoutCondition(cfg.no_touch_timeout_s),
                                          TimeoutCondition(cfg.game_timeout_s)),
@@ -115,6 +122,7 @@ class RocketLeagueParallelEnv(ParallelEnv):
               ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
         if seed is not None:
             self._kickoff.rng = np.random.default_rng(seed)
+            self._engine.respawn_rng = _respawn_rng(seed)
             self._act_space.seed(seed)
         if options and "team_size" in options:
             self._once = parse_team_size(options["team_size"])

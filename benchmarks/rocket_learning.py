@@ -241,6 +241,12 @@ def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
              for r, cfg in zip(runs, cfgs, strict=True)]
     if len(set(seeds)) != len(seeds):
         raise SystemExit(f"the runs share a seed ({seeds}): each run must be its own seed")
+    # A seed's figure depends on the CPU (float kernels, and the env steps an hour reaches):
+    # pooling CPUs would blur two populations into one spread.
+    cpus = sorted({r["cpu_model"] for r in runs if r.get("cpu_model")})
+    if len(cpus) > 1:
+        raise SystemExit(f"the runs trained on different CPUs ({', '.join(cpus)}): "
+                         "aggregate one CPU model's seeds")
 
     def spread(values: list[float]) -> dict[str, float]:
         return {"mean": round(statistics.mean(values), 3),
@@ -263,6 +269,7 @@ def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
             "games_per_opponent": runs[0]["settings"]["episodes_per_opponent"],
             "config_yaml": runs[0]["settings"]["config_yaml"], "per_run": figures,
             "summary": {k: spread(v) for k, v in figures.items()},
+            "trained_on_cpu": cpus[0] if cpus else None,
             "git_head": git_head(), "cpu_model": cpu_model()}
 
 

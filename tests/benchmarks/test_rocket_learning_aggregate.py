@@ -71,6 +71,19 @@ def test_the_default_seed_given_again_is_refused(bench, tmp_path) -> None:
         bench.aggregate(names, tmp_path)
 
 
+def test_runs_on_different_cpus_are_refused(bench, tmp_path) -> None:
+    """An hour on a faster CPU reaches more env steps: its seeds are another population."""
+    names = [write(tmp_path, "a", 1, 65, 3), write(tmp_path, "b", 2, 45, 9),
+             write(tmp_path, "c", 3, 91, 11)]
+    for name, cpu in zip(names, ("Intel Xeon", "Intel Xeon", "AMD EPYC"), strict=True):
+        run = json.loads((tmp_path / f"{name}.json").read_text())
+        run["cpu_model"] = cpu
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+    assert bench.aggregate(names[:2], tmp_path)["trained_on_cpu"] == "Intel Xeon"
+    with pytest.raises(SystemExit, match="different CPUs"):
+        bench.aggregate(names, tmp_path)
+
+
 def test_the_report_keeps_the_own_goals_of_an_evaluation(bench) -> None:
     evaluation = {"opponents": {"random": {"wins": 69, "losses": 17, "own_goals_against": 17,
                                            "own_goals_for": 0}}}

@@ -90,12 +90,16 @@ class HeldActionEngine(RocketSimEngine):
         self._arena.step(ticks)
         self._respawn_returned()  # only where a respawn delay is shorter than a step
 
-    def _respawn_returned(self) -> None:
-        """Place every car RocketSim has just brought back from a demo with a seeded draw."""
+    def _respawn_returned(self) -> bool:
+        """Place every car RocketSim has just brought back from a demo with a seeded draw;
+        True if there was one."""
+        placed = False
         for car_id, car in list(self._demoed.items()):
             if not car.get_state().is_demoed:
                 del self._demoed[car_id]
                 car.respawn(seed=int(self.respawn_rng.integers(0, 2**31 - 1)))
+                placed = True
+        return placed
 
     def set_state(self, desired_state: GameState, shared_info: dict[str, Any]) -> GameState:
         self._demoed.clear()  # the cars are new (RocketSimEngine rebuilds them)
@@ -128,7 +132,4 @@ class HeldActionEngine(RocketSimEngine):
         from a demo is placed again from `respawn_rng` only after the whole step (up to
         tick_skip - 1 ticks late): still reproducible, not tick exact."""
         state = super().step(actions, shared_info)
-        if self._demoed and any(not c.get_state().is_demoed for c in self._demoed.values()):
-            self._respawn_returned()
-            state = self._get_state()
-        return state
+        return self._get_state() if self._respawn_returned() else state

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "chaser (a scripted ball chaser), a snapshot id of the run's pool or "
                          "a checkpoint file; comma-separated or repeated for several "
                          "[default: random]")
+    ev.add_argument("--sample-actions", action="store_true", default=None,
+                    help="Rocket League self-play runs only: the learner samples its actions "
+                         "from its policy, as in training, instead of playing the mode")
     sub.add_parser("envs", help="list environments and which extra installs the rest")
     sub.add_parser("doctor", help="show device, CUDA, AMP/TF32, CPUs and free disk")
     from dreamlab.curriculum.commands import register as register_curriculum
@@ -186,15 +189,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     evaluate = algo.evaluate_fn()
     # Options only some algorithms take go as keywords, and only when given, so the
     # table's evaluate contract stays (run_dir, episodes, save_videos).
-    options = {k: v for k, v in (("opponent", getattr(args, "opponent", None)),)
+    options = {k: v for k, v in (("opponent", getattr(args, "opponent", None)),
+                                 ("sample_actions", getattr(args, "sample_actions", None)))
                if v is not None}
     accepted = inspect.signature(evaluate).parameters
     for name in options:
         if name not in accepted:
-            raise ConfigError(f"--{name} applies only to Rocket League self-play runs, not "
+            flag = name.replace("_", "-")
+            raise ConfigError(f"--{flag} applies only to Rocket League self-play runs, not "
                               f"to this {algo.name} run ({run_dir})",
-                              f"drop --{name}; it picks who a `dreamlab ppo --env rocket` "
-                              "run plays")
+                              f"drop --{flag}; it is for the games of a `dreamlab ppo "
+                              "--env rocket` run")
     result = evaluate(run_dir, args.episodes, args.save_videos, **options)
     print_evaluation(run_dir, result)
     return 0

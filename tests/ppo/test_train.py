@@ -49,6 +49,9 @@ def test_debug_completes_through_the_cli(tmp_path: Path, capsys) -> None:
     assert main(["eval", str(run), "--opponent", "chaser"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "--opponent applies only to Rocket League" in err[0], err
+    assert main(["eval", str(run), "--sample-actions"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "--sample-actions applies only to Rocket" in err[0], err
 
 
 def test_kill_9_then_resume_continues_the_counters_exactly(tmp_path: Path) -> None:

@@ -65,11 +65,12 @@ def evaluate_policy(cfg: PPOConfig, policy: ActorCritic, obs_norm: ObsNormalizer
 
 
 def evaluate_run(run_dir: str | Path, episodes: int | None = None,
-                 save_videos: bool = False, opponent: str | list[str] | None = None
-                 ) -> EvalResult:
+                 save_videos: bool = False, opponent: str | list[str] | None = None,
+                 sample_actions: bool | None = None) -> EvalResult:
     """`dreamlab eval RUN_DIR`: the newest checkpoint of a PPO run, evaluated again.
-    `opponent` (`--opponent`) picks the opponents of a Rocket League self-play run; on
-    any other run it is one ConfigError line."""
+    `opponent` (`--opponent`) picks the opponents of a Rocket League self-play run and
+    `sample_actions` (`--sample-actions`) has its learner sample its actions; on any
+    other run either is one ConfigError line."""
     from dreamlab.ppo.train import load_policy
     from dreamlab.runtime.rundir import RunLayout, load_run_config
 
@@ -78,12 +79,14 @@ def evaluate_run(run_dir: str | Path, episodes: int | None = None,
     if is_rocket_id(cfg.env):  # Rocket League self-play runs play games (issue 13)
         from dreamlab.ppo.selfplay.evaluate import evaluate_selfplay_run
 
-        return evaluate_selfplay_run(run_dir, episodes, save_videos, opponent=opponent)
-    if opponent is not None:
-        raise ConfigError(f"--opponent applies only to Rocket League self-play runs, not to "
-                          f"this PPO run on {cfg.env} ({run_dir})",
-                          "drop --opponent; it picks who a `dreamlab ppo --env rocket` run "
-                          "plays")
+        return evaluate_selfplay_run(run_dir, episodes, save_videos, opponent=opponent,
+                                     sample_actions=bool(sample_actions))
+    for flag, value in (("--opponent", opponent), ("--sample-actions", sample_actions)):
+        if value is not None:
+            raise ConfigError(f"{flag} applies only to Rocket League self-play runs, not to "
+                              f"this PPO run on {cfg.env} ({run_dir})",
+                              f"drop {flag}; it is for the games of a `dreamlab ppo --env "
+                              "rocket` run")
     if save_videos:
         log.warning("PPO evaluation videos are not written yet; evaluating without")
     loaded = load_policy(cfg, RunLayout(run_dir))

@@ -102,6 +102,30 @@ def test_an_opponent_given_as_a_checkpoint_file(trained) -> None:
     assert result.extra["videos"] is None
 
 
+def test_sampled_actions_replay_and_differ_from_the_mode(trained, capsys) -> None:
+    """--sample-actions: the same games twice from its own seeded draws (torch's global
+    generator is elsewhere the second time: the first evaluation moved it), other games
+    than the mode's, and said in the results."""
+    run, _ = trained
+
+    def games(*flags: str, opponents: str = "random,chaser") -> dict:
+        assert main(["eval", str(run), "--episodes", "4", "--opponent", opponents,
+                     *flags]) == 0
+        capsys.readouterr()
+        return json.loads((run / "evaluation_results.json").read_text())
+
+    mode = games()
+    first = games("--sample-actions")
+    again = games("--sample-actions")
+    assert mode["deterministic"] is True and first["deterministic"] is False
+    assert first["returns"] == again["returns"]
+    assert first["opponents"] == again["opponents"]
+    assert first["returns"] != mode["returns"]
+    # The chaser's games are the same without the random games played before them.
+    alone = games("--sample-actions", opponents="chaser")
+    assert alone["returns"] == first["returns"][4:]
+
+
 def test_an_unknown_opponent_is_one_line(trained, capsys) -> None:
     run, _ = trained
     line = _one_line(["eval", str(run), "--opponent", "bogus"], capsys)

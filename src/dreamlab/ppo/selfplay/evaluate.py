@@ -1,11 +1,13 @@
 """`dreamlab eval RUN_DIR` for a Rocket League self-play run: games against an opponent.
 
     dreamlab eval RUN_DIR --episodes N --opponent random|chaser|SNAPSHOT [--save-videos]
+                          [--sample-actions]
 
 The newest checkpoint's learner acts deterministically (the mode of its distribution, as
-PPO's own evaluation does) in the team size the curriculum had reached, alternating
-colours game by game. Opponents (`--opponent`, several comma-separated or repeated; the
-default is random):
+PPO's own evaluation does; with `--sample-actions` it samples, as in training, from a
+generator seeded with the evaluation, so those games replay too) in the team size the
+curriculum had reached, alternating colours game by game. Opponents (`--opponent`,
+several comma-separated or repeated; the default is random):
 
 * `random`: uniformly random actions of the learner's action space;
 * `chaser`: the scripted bot of envs/rocket/chaser.py (drives at the ball, boosts when
@@ -139,11 +141,13 @@ def resolve_opponent(name: str, run_dir: Path) -> Opponent:
 
 
 def network_policy(cfg: PPOConfig, state: Any, obs_dim: int, action: str,
-                   source: str) -> Policy:
-    """A deterministic policy (the mode) from a {'policy', 'obs_norm'} state: a pool
-    snapshot or a training checkpoint. The network's width comes from the state's own
-    config when it carries one (a step_*.pt), else from the run's. A state that does not
-    fit is one CheckpointError line."""
+                   source: str, sample_seed: int | None = None) -> Policy:
+    """A policy from a {'policy', 'obs_norm'} state: a pool snapshot or a training
+    checkpoint. Deterministic (the mode) unless sample_seed is given: then it samples its
+    actions from torch's generator forked and seeded with it, so the games replay and the
+    caller's own torch draws stay as they were. The network's width comes from the
+    state's own config when it carries one (a step_*.pt), else from the run's. A state
+    that does not fit is one CheckpointError line."""
     if not isinstance(state, dict) or "policy" not in state or "obs_norm" not in state:
         raise CheckpointError(f"{source} is not a PPO policy checkpoint (no policy/obs_norm)",
                               "pass a checkpoints/pool/*.pt snapshot or a step_*.pt "
@@ -169,7 +173,19 @@ def network_policy(cfg: PPOConfig, state: Any, obs_dim: int, action: str,
     def act(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return net.act(torch.from_numpy(norm(obs)), deterministic=True)[0].numpy()
-    return act
+    if sample_seed is None:
+        return act
+    rng = torch.Generator().manual_seed(sample_seed)
+
+    def sample(obs: np.ndarray) -> np.ndarray:
+        # The net samples from torch's global generator: run it on this policy's own
+        # state inside a fork, so nothing else's draws move.
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            torch.random.set_rng_state(rng.get_state())
+            out = net.act(torch.from_numpy(norm(obs)))[0].numpy()
+            rng.set_state(torch.random.get_rng_state())
+        return out
+    return sample
 
 
 def opponent_policy(opponent: Opponent, cfg: PPOConfig, rocket: RocketEnvConfig,
@@ -405,14 +421,17 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                           opponent: str | Sequence[str] | None = None,
                           checkpoint: str | Path | None = None,
                           output: str | Path | None = None,
-                          no_touch_timeout: bool = False) -> EvalResult:
+                          no_touch_timeout: bool = False,
+                          sample_actions: bool = False) -> EvalResult:
     """`dreamlab eval RUN_DIR` on a Rocket League run: N games per opponent.
 
     `checkpoint` plays that file's learner instead of the newest (load_learner), in the
     stage of its step; `output` is where the results go (default the run's
     evaluation_results.json), so an older learner's games do not replace the run's own.
     `no_touch_timeout` ends a game as a draw after the run's no-touch timeout, as training
-    does (off by default: see the module's docstring).
+    does (off by default: see the module's docstring). `sample_actions` has the learner
+    sample from its policy instead of playing its mode (opponents that are snapshots keep
+    their mode), as it acted in training, with draws of its own per opponent.
     """
     require_rocket()
     run_dir = Path(run_dir)
@@ -427,8 +446,8 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                                         derive_seed(seed, "opponent", o.name))
                 for o in opponents}
     ckpt = load_learner(run_dir, checkpoint)
-    setup = EvalSetup.from_checkpoint(cfg, ckpt, "the newest checkpoint" if checkpoint is None
-                                      else str(checkpoint), env=(rocket, obs_dim))
+    source = "the newest checkpoint" if checkpoint is None else str(checkpoint)
+    setup = EvalSetup.from_checkpoint(cfg, ckpt, source, env=(rocket, obs_dim))
     games = episodes or cfg.eval_episodes
     returns: list[float] = []
     records: list[dict[str, Any]] = []
@@ -436,6 +455,10 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
     videos: list[dict[str, Any]] = []
     env_steps, wall = 0, 0.0
     for opp in opponents:
+        if sample_actions:  # draws of its own per opponent: its games do not hang on the list
+            setup = dataclasses.replace(setup, learner=network_policy(
+                cfg, ckpt, obs_dim, rocket.action, source,
+                derive_seed(seed, "learner actions", opp.name)))
         out = play_games(setup, policies[opp.name], games, seed)
         records += out["games"]
         returns += [g["return"] for g in out["games"]]
@@ -459,7 +482,7 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
     result = EvalResult(
         env_id=cfg.env, algo="ppo", returns=returns, env_steps=env_steps, wall_s=wall,
         extra={"opponent": ",".join(o.name for o in opponents), "team_size": setup.stage.name,
-               "train_env_steps": setup.trained_env_steps, "deterministic": True,
+               "train_env_steps": setup.trained_env_steps, "deterministic": not sample_actions,
                **{k: total[k] for k in ("wins", "draws", "losses", "win_rate", "goals_for",
                                         "goals_against", "touches_per_minute")},
                "opponents": per, "game_limit_s": setup.rocket.game_timeout_s,

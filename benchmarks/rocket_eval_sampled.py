@@ -7,7 +7,8 @@ Plays each run's newest learner against random play and the chaser (`dreamlab ev
 games: the same kickoffs, 2-minute games), once acting on the mode of its policy, as
 issue 13's evaluation does, and once sampling its actions (`--sample-actions`, the way it
 acted in training), and writes per run and as mean and sample std over the runs: W/D/L,
-goals for and against and the own goals either way.
+goals for and against and the own goals either way. `over_runs` averages every run given,
+so list the seeds of one YAML when the mean is to mean something.
 
 Why: the hour's learners end at ~0.8 nats of policy entropy over 90 actions, far from
 one action a state: the mode is a policy they never played in training, and a

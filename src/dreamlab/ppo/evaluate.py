@@ -81,8 +81,9 @@ def evaluate_run(run_dir: str | Path, episodes: int | None = None,
 
         return evaluate_selfplay_run(run_dir, episodes, save_videos, opponent=opponent,
                                      sample_actions=bool(sample_actions))
-    for flag, value in (("--opponent", opponent), ("--sample-actions", sample_actions)):
-        if value is not None:
+    for flag, given in (("--opponent", opponent is not None),
+                        ("--sample-actions", bool(sample_actions))):
+        if given:  # sample_actions=False from Python asks for nothing: no error
             raise ConfigError(f"{flag} applies only to Rocket League self-play runs, not to "
                               f"this PPO run on {cfg.env} ({run_dir})",
                               f"drop {flag}; it is for the games of a `dreamlab ppo --env "

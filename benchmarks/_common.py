@@ -117,6 +117,14 @@ def portable_paths(text: str) -> str:
     return text
 
 
+def mean_and_sample_std(values: list[float], digits: int) -> dict[str, float]:
+    """Mean and sample std (n - 1) of a few seeds' figures, rounded; one value has std 0.
+    The Rocket League benchmarks report this; spread_over_seeds (World Models) the
+    population std."""
+    return {"mean": round(statistics.mean(values), digits),
+            "std": round(statistics.stdev(values), digits) if len(values) > 1 else 0.0}
+
+
 def spread_over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean, spread and minimum of the seeds' mean_return (runs that failed have none):
     a seed reproduces a run on one CPU model only, so the spread is the figure that travels.

@@ -19,23 +19,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_result  # noqa: E402
+from _common import mean_and_sample_std, save_result  # noqa: E402
 
 OPPONENTS = ("random", "chaser")
 FIGURES = ("wins", "draws", "losses", "goals_for", "goals_against", "own_goals_for",
            "own_goals_against", "touches_per_minute")
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    """Mean and sample std (as benchmarks/rocket_learning.py --aggregate reports)."""
-    return {"mean": round(statistics.fmean(values), 2),
-            "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0}
 
 
 def main() -> None:
@@ -61,8 +54,8 @@ def main() -> None:
             print(run_dir.name, mode, row[mode], flush=True)
         scratch.unlink(missing_ok=True)
         runs[run_dir.name] = row
-    over = {mode: {o: {k: spread([r[mode][o][k] for r in runs.values()]) for k in FIGURES}
-                   for o in OPPONENTS} for mode in ("mode", "sampled")}
+    over = {mode: {o: {k: mean_and_sample_std([r[mode][o][k] for r in runs.values()], 2)
+                       for k in FIGURES} for o in OPPONENTS} for mode in ("mode", "sampled")}
     payload = {"runs": runs, "over_runs": over, "episodes_per_opponent": args.episodes,
                "load_average_before": load_before, "load_average_after": os.getloadavg()}
     print(save_result(args.name, payload))

@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, RESULTS, cpu_model, git_head, save_result  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    RESULTS,
+    cpu_model,
+    git_head,
+    mean_and_sample_std,
+    save_result,
+)
 
 CONFIG = "configs/experiments/ppo_rocket_1v1_hour.yaml"
 RUN_DIR = "runs/rocket_learning_1v1"
@@ -227,8 +234,6 @@ def resolved_settings(cfg: Any) -> dict[str, Any]:
 def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
     """One figure from several one-seed hours: a seed reproduces a run on one CPU only, so
     a learning claim is a mean and spread over seeds (each run's own JSON keeps its detail)."""
-    import statistics
-
     runs = [json.loads((results / f"{n}.json").read_text()) for n in names]
     # Comments in the YAML change as runs are written up, and keys are added with their
     # defaults: compare the settings each YAML resolves to, seed and run dir aside.
@@ -249,9 +254,7 @@ def aggregate(names: list[str], results: Path = RESULTS) -> dict[str, Any]:
                          "aggregate one CPU model's seeds")
 
     def spread(values: list[float]) -> dict[str, float]:
-        return {"mean": round(statistics.mean(values), 3),
-                "std": round(statistics.stdev(values), 3) if len(values) > 1 else 0.0,
-                "min": min(values), "max": max(values)}
+        return {**mean_and_sample_std(values, 3), "min": min(values), "max": max(values)}
 
     figures = {
         "wins_vs_random": [r["evaluation"]["random"]["wins"] for r in runs],

@@ -23,7 +23,7 @@ from typing import Any
 
 from dreamlab.algorithms import ALGORITHMS, Algorithm, available, get_algorithm
 from dreamlab.config.base import field_types, load_yaml, parse_bool_flag, resolve_config
-from dreamlab.errors import ConfigError, DreamlabError
+from dreamlab.errors import ConfigError, DreamlabError, rocket_only_flag
 
 log = logging.getLogger("dreamlab")
 
@@ -195,11 +195,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     accepted = inspect.signature(evaluate).parameters
     for name in options:
         if name not in accepted:
-            flag = name.replace("_", "-")
-            raise ConfigError(f"--{flag} applies only to Rocket League self-play runs, not "
-                              f"to this {algo.name} run ({run_dir})",
-                              f"drop --{flag}; it is for the games of a `dreamlab ppo "
-                              "--env rocket` run")
+            raise rocket_only_flag("--" + name.replace("_", "-"),
+                                   f"this {algo.name} run ({run_dir})")
     result = evaluate(run_dir, args.episodes, args.save_videos, **options)
     print_evaluation(run_dir, result)
     return 0

@@ -25,6 +25,14 @@ class ConfigError(DreamlabError):
     """A bad flag value, an unknown YAML key, a wrong type."""
 
 
+def rocket_only_flag(flag: str, run: str) -> ConfigError:
+    """The error for an eval flag (`--opponent`, `--sample-actions`) given on a run that
+    plays no Rocket League games; the CLI (algorithms whose evaluate takes no such keyword)
+    and PPO's evaluate (PPO runs on other envs) both raise it, so the line reads the same."""
+    return ConfigError(f"{flag} applies only to Rocket League self-play runs, not to {run}",
+                       f"drop {flag}; it is for the games of a `dreamlab ppo --env rocket` run")
+
+
 class EnvError(DreamlabError):
     """An unknown env id or one whose extra is not installed."""
 

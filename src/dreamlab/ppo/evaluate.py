@@ -16,7 +16,7 @@ import torch
 
 from dreamlab.config.ppo import PPOConfig
 from dreamlab.envs.rocket import is_rocket_id
-from dreamlab.errors import CheckpointError, ConfigError
+from dreamlab.errors import CheckpointError, rocket_only_flag
 from dreamlab.models.ppo_policy import ActorCritic
 from dreamlab.ppo.normalize import ObsNormalizer
 from dreamlab.runtime.results import EvalResult
@@ -84,10 +84,7 @@ def evaluate_run(run_dir: str | Path, episodes: int | None = None,
     for flag, given in (("--opponent", opponent is not None),
                         ("--sample-actions", bool(sample_actions))):
         if given:  # sample_actions=False from Python asks for nothing: no error
-            raise ConfigError(f"{flag} applies only to Rocket League self-play runs, not to "
-                              f"this PPO run on {cfg.env} ({run_dir})",
-                              f"drop {flag}; it is for the games of a `dreamlab ppo --env "
-                              "rocket` run")
+            raise rocket_only_flag(flag, f"this PPO run on {cfg.env} ({run_dir})")
     if save_videos:
         log.warning("PPO evaluation videos are not written yet; evaluating without")
     loaded = load_policy(cfg, RunLayout(run_dir))

@@ -1,0 +1,88 @@
+"""When do the goals against the chaser go in? Seconds from kickoff, per finished hour.
+
+Usage:
+  python benchmarks/rocket_goal_times.py runs/self_s1_epyc runs/kick100_s1 \\
+      --episodes 100 --name rocket_goal_times_epyc
+Plays `dreamlab eval`'s games of each run's newest learner against the chaser (the same
+kickoffs and seeds, 2-minute games, the learner on its mode) and counts the goals for and
+against by how long after the kickoff they went in (under 5, 10 and 20 seconds, and the
+median), with who touched the ball last.
+
+Why: against the chaser the hours concede more than they score, and the chaser is a bot
+that drives at the ball with boost: a goal in the first seconds is a lost kickoff, a later
+one is lost play. The two need different fixes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import save_result  # noqa: E402
+
+BINS_S = (5.0, 10.0, 20.0)
+TICKS_PER_SECOND = 120
+
+
+def goal_times(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
+    """Goals for and against, each binned by seconds from the kickoff."""
+    from dreamlab.ppo.selfplay.evaluate import own_goal
+
+    out: dict[str, Any] = {}
+    for side, scored in (("for", lambda g: g["winner"] == g["learner_team"]),
+                         ("against", lambda g: g["winner"] not in (None, g["learner_team"]))):
+        games = [g for g in records if scored(g)]
+        seconds = np.array([g["steps"] * tick_skip / TICKS_PER_SECOND for g in games])
+        out[side] = {"goals": len(games),
+                     "own_goals": sum(own_goal(g) for g in games),
+                     **{f"under_{b:g}s": int((seconds < b).sum()) for b in BINS_S},
+                     "median_s": round(float(np.median(seconds)), 1) if len(games) else None}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_dirs", type=Path, nargs="+")
+    parser.add_argument("--episodes", type=int, default=100, help="games against the chaser")
+    parser.add_argument("--name", required=True, help="results file name")
+    args = parser.parse_args()
+    from dreamlab.config.ppo import PPOConfig
+    from dreamlab.ppo.selfplay.evaluate import (
+        EvalSetup,
+        Opponent,
+        eval_env,
+        load_learner,
+        opponent_policy,
+        play_games,
+    )
+    from dreamlab.runtime.rundir import load_run_config
+    from dreamlab.runtime.seeding import derive_seed
+
+    load_before = os.getloadavg()
+    runs: dict[str, Any] = {}
+    for run_dir in args.run_dirs:
+        cfg = load_run_config(run_dir, PPOConfig)
+        rocket, obs_dim = eval_env(cfg)
+        seed = derive_seed(cfg.seed, "eval")  # dreamlab eval's seed: the same games
+        setup = EvalSetup.from_checkpoint(cfg, load_learner(run_dir), env=(rocket, obs_dim))
+        chaser = opponent_policy(Opponent("chaser", "chaser"), cfg, rocket, obs_dim,
+                                 derive_seed(seed, "opponent", "chaser"))
+        games = play_games(setup, chaser, args.episodes, seed)["games"]
+        runs[run_dir.name] = goal_times(games, rocket.tick_skip)
+        print(run_dir.name, runs[run_dir.name], flush=True)
+    payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
+                            "episodes": args.episodes, "opponent": "chaser",
+                            "bins_s": list(BINS_S)},
+               "runs": runs, "load_average_before": load_before,
+               "load_average_after": os.getloadavg()}
+    print(save_result(args.name, payload))
+
+
+if __name__ == "__main__":
+    main()

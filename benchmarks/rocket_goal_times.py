@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save_result  # noqa: E402
 
 BINS_S = (5.0, 10.0, 20.0)
-TICKS_PER_SECOND = 120
 
 
 def goal_times(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
     """Goals for and against, each binned by seconds from the kickoff."""
+    from dreamlab.envs.rocket.config import TICKS_PER_SECOND
     from dreamlab.ppo.selfplay.evaluate import own_goal
 
     out: dict[str, Any] = {}

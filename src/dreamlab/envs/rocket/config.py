@@ -14,6 +14,7 @@ from dreamlab.config.base import check_field, check_values, opt
 from dreamlab.errors import ConfigError
 
 ACTION_KINDS = ("discrete", "continuous")
+TICKS_PER_SECOND = 120  # RocketSim's physics rate; tick_skip counts these
 _TEAM_SIZE = re.compile(r"^\s*(\d+)\s*v\s*(\d+)\s*$", re.IGNORECASE)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from matplotlib.patches import Circle, Polygon
 
+from dreamlab.envs.rocket.config import TICKS_PER_SECOND
 from dreamlab.report.plots import agg_figure
 from dreamlab.report.video import Mp4Writer
 
@@ -30,7 +31,6 @@ BACK_WALL_Y = 5120.0
 BACK_NET_Y = 6000.0
 GOAL_CENTER_TO_POST = 892.755
 CORNER_CATHETUS_LENGTH = 1152.0
-TICKS_PER_SECOND = 120
 TEAM_COLOURS = ("#2f6fff", "#ff8a1c")  # blue (team 0), orange (team 1)
 _CAR_LENGTH, _CAR_WIDTH = 420.0, 260.0  # drawn size, larger than life
 _BALL_RADIUS = 150.0

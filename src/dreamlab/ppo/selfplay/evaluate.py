@@ -56,6 +56,7 @@ import torch
 
 from dreamlab.config.ppo import PPOConfig
 from dreamlab.envs.rocket import RocketEnvConfig, require_rocket
+from dreamlab.envs.rocket.config import TICKS_PER_SECOND
 from dreamlab.envs.rocket.vector import RocketVecEnv
 from dreamlab.errors import CheckpointError, ConfigError
 from dreamlab.models.ppo_policy import ActionLayout, ActorCritic
@@ -71,7 +72,6 @@ EVAL_GAME_S = 120.0
 SCRIPTED_OPPONENTS = ("random", "chaser")
 DEFAULT_OPPONENTS = ("random",)
 VIDEO_FRAME_EVERY = 2  # render every 2nd agent step: 7.5 frames per game second
-TICKS_PER_SECOND = 120
 
 Policy = Callable[[np.ndarray], np.ndarray]  # obs (B, D) -> actions (B,) or (B, 8)
 

@@ -3,10 +3,10 @@
 Usage:
   python benchmarks/rocket_goal_times.py runs/self_s1_epyc runs/kick100_s1 \\
       --episodes 100 --name rocket_goal_times_epyc
-Plays `dreamlab eval`'s games of each run's newest learner against the chaser (the same
-kickoffs and seeds, 2-minute games, the learner on its mode) and counts the goals for and
-against by how long after the kickoff they went in (under 5, 10 and 20 seconds, and the
-median), with who touched the ball last.
+Plays `dreamlab eval`'s games of each run's newest learner against the chaser (through
+evaluate.play_run: the same kickoffs and seeds, 2-minute games, the learner on its mode)
+and counts the goals for and against by how long after the kickoff they went in (under 5,
+10 and 20 seconds, and the median), with who touched the ball last.
 
 Why: against the chaser the hours concede more than they score, and the chaser is a bot
 that drives at the ball with boost: a goal in the first seconds is a lost kickoff, a later
@@ -52,29 +52,14 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100, help="games against the chaser")
     parser.add_argument("--name", required=True, help="results file name")
     args = parser.parse_args()
-    from dreamlab.config.ppo import PPOConfig
-    from dreamlab.ppo.selfplay.evaluate import (
-        EvalSetup,
-        Opponent,
-        eval_env,
-        load_learner,
-        opponent_policy,
-        play_games,
-    )
-    from dreamlab.runtime.rundir import load_run_config
-    from dreamlab.runtime.seeding import derive_seed
+    from dreamlab.ppo.selfplay.evaluate import play_run
 
     load_before = os.getloadavg()
     runs: dict[str, Any] = {}
     for run_dir in args.run_dirs:
-        cfg = load_run_config(run_dir, PPOConfig)
-        rocket, obs_dim = eval_env(cfg)
-        seed = derive_seed(cfg.seed, "eval")  # dreamlab eval's seed: the same games
-        setup = EvalSetup.from_checkpoint(cfg, load_learner(run_dir), env=(rocket, obs_dim))
-        chaser = opponent_policy(Opponent("chaser", "chaser"), cfg, rocket, obs_dim,
-                                 derive_seed(seed, "opponent", "chaser"))
-        games = play_games(setup, chaser, args.episodes, seed)["games"]
-        runs[run_dir.name] = goal_times(games, rocket.tick_skip)
+        # dreamlab eval's own games against the chaser (its seeds, its setup).
+        match = play_run(run_dir, args.episodes, "chaser").matches[0]
+        runs[run_dir.name] = goal_times(match.played["games"], match.setup.rocket.tick_skip)
         print(run_dir.name, runs[run_dir.name], flush=True)
     payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
                             "episodes": args.episodes, "opponent": "chaser",

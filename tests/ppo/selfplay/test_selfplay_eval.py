@@ -204,6 +204,31 @@ def test_an_older_snapshot_plays_in_its_own_stage_and_writes_elsewhere(trained, 
     assert result.extra["team_size"] == "1v2" and result.extra["train_env_steps"] == 128
 
 
+def test_play_run_hands_back_the_evaluations_own_games_and_writes_nothing(trained,
+                                                                          tmp_path) -> None:
+    """benchmarks/rocket_goal_times.py's use: the per-game records of play_run are the
+    games evaluate_selfplay_run summarizes (same seeds), opponent by opponent, and
+    playing them writes no results file."""
+    run, _ = trained
+    result = sp_eval.evaluate_selfplay_run(run, episodes=3, opponent="random,chaser",
+                                           output=tmp_path / "eval.json")
+    own = run / "evaluation_results.json"
+    before = own.read_bytes() if own.exists() else None
+    games = sp_eval.play_run(run, episodes=3, opponent=["random", "chaser"])
+    assert [m.opponent.name for m in games.matches] == ["random", "chaser"]
+    returns: list[float] = []
+    for match in games.matches:
+        records = match.played["games"]
+        assert len(records) == 3
+        returns += [g["return"] for g in records]
+        summary = sp_eval.summarize(records, match.setup.rocket.tick_skip)
+        reported = result.extra["opponents"][match.opponent.name]
+        assert {k: summary[k] for k in ("wins", "draws", "losses", "game_minutes")} == \
+            {k: reported[k] for k in ("wins", "draws", "losses", "game_minutes")}
+    assert returns == result.returns
+    assert (own.read_bytes() if own.exists() else None) == before
+
+
 @pytest.mark.parametrize(("size", "mine", "theirs"), [("1v2", 1, 2), ("2v2", 2, 2)])
 def test_games_in_bigger_team_sizes_drive_every_car(trained, size, mine, theirs) -> None:
     """In 1v2 and 2v2 the learner drives all its cars and the chaser all of the other

@@ -39,6 +39,8 @@ From Python, `evaluate_selfplay_run(..., checkpoint=PATH, output=PATH)` plays an
 learner instead (a `step_*.pt` checkpoint or a pool snapshot) in the team size of the
 stage it was saved in, and writes its results elsewhere: benchmarks/rocket_curriculum.py
 evaluates each curriculum stage's last learner so without touching the run's own file.
+`play_run(...)` plays the same games and hands back their per-game records unsummarized
+(benchmarks/rocket_goal_times.py bins their goals by time).
 """
 
 from __future__ import annotations
@@ -416,6 +418,59 @@ def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: 
             **{k: stats[k] for k in ("wins", "draws", "losses", "touches_per_minute")}}
 
 
+@dataclass
+class OpponentGames:
+    """One opponent's games of an evaluation: the learner as it played them (with
+    --sample-actions, its own generator), and play_games' per-game records and cost."""
+
+    opponent: Opponent
+    setup: EvalSetup
+    played: dict[str, Any]
+
+
+@dataclass
+class RunGames:
+    """Every game of one `dreamlab eval` before it is summarized, opponent by opponent.
+    Benchmarks that ask more of the games than the results file holds (when the goals
+    went in, say) read these records, so they judge the evaluation's own games."""
+
+    cfg: PPOConfig
+    seed: int  # the evaluation's seed: every opponent's games start from it
+    matches: list[OpponentGames]
+
+
+def play_run(run_dir: str | Path, episodes: int | None = None,
+             opponent: str | Sequence[str] | None = None,
+             checkpoint: str | Path | None = None, no_touch_timeout: bool = False,
+             sample_actions: bool = False) -> RunGames:
+    """The games of `evaluate_selfplay_run` (same arguments, same seeds), unsummarized
+    and unwritten."""
+    require_rocket()
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir, PPOConfig)
+    # Every opponent is found and loaded (one line if one is unknown or does not fit)
+    # before the learner's checkpoint loads and any game is played.
+    opponents = [resolve_opponent(n, run_dir) for n in opponent_names(opponent)]
+    rocket, obs_dim = eval_env(cfg, no_touch_timeout)
+    seed = derive_seed(cfg.seed, "eval")
+    policies = {o.name: opponent_policy(o, cfg, rocket, obs_dim,
+                                        derive_seed(seed, "opponent", o.name))
+                for o in opponents}
+    ckpt = load_learner(run_dir, checkpoint)
+    source = "the newest checkpoint" if checkpoint is None else str(checkpoint)
+    setup = EvalSetup.from_checkpoint(cfg, ckpt, source, env=(rocket, obs_dim))
+    games = episodes or cfg.eval_episodes
+    matches: list[OpponentGames] = []
+    for opp in opponents:
+        if sample_actions:  # draws of its own per opponent: its games do not hang on the list
+            setup = dataclasses.replace(setup, learner=network_policy(
+                cfg, ckpt, obs_dim, rocket.action, source,
+                derive_seed(seed, "learner actions", opp.name)))
+        matches.append(OpponentGames(opp, setup, play_games(setup, policies[opp.name],
+                                                            games, seed)))
+    return RunGames(cfg, seed, matches)
+
+
 def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                           save_videos: bool = False,
                           opponent: str | Sequence[str] | None = None,
@@ -433,33 +488,16 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
     sample from its policy instead of playing its mode (opponents that are snapshots keep
     their mode), as it acted in training, with draws of its own per opponent.
     """
-    require_rocket()
-    run_dir = Path(run_dir)
-    layout = RunLayout(run_dir)
-    cfg = load_run_config(run_dir, PPOConfig)
-    # Every opponent is found and loaded (one line if one is unknown or does not fit)
-    # before the learner's checkpoint loads and any game is played.
-    opponents = [resolve_opponent(n, run_dir) for n in opponent_names(opponent)]
-    rocket, obs_dim = eval_env(cfg, no_touch_timeout)
-    seed = derive_seed(cfg.seed, "eval")
-    policies = {o.name: opponent_policy(o, cfg, rocket, obs_dim,
-                                        derive_seed(seed, "opponent", o.name))
-                for o in opponents}
-    ckpt = load_learner(run_dir, checkpoint)
-    source = "the newest checkpoint" if checkpoint is None else str(checkpoint)
-    setup = EvalSetup.from_checkpoint(cfg, ckpt, source, env=(rocket, obs_dim))
-    games = episodes or cfg.eval_episodes
+    run = play_run(run_dir, episodes, opponent, checkpoint, no_touch_timeout, sample_actions)
+    cfg, seed = run.cfg, run.seed
+    layout = RunLayout(Path(run_dir))
     returns: list[float] = []
     records: list[dict[str, Any]] = []
     per: dict[str, Any] = {}
     videos: list[dict[str, Any]] = []
     env_steps, wall = 0, 0.0
-    for opp in opponents:
-        if sample_actions:  # draws of its own per opponent: its games do not hang on the list
-            setup = dataclasses.replace(setup, learner=network_policy(
-                cfg, ckpt, obs_dim, rocket.action, source,
-                derive_seed(seed, "learner actions", opp.name)))
-        out = play_games(setup, policies[opp.name], games, seed)
+    for match in run.matches:
+        opp, setup, out = match.opponent, match.setup, match.played
         records += out["games"]
         returns += [g["return"] for g in out["games"]]
         env_steps += out["env_steps"]
@@ -470,7 +508,8 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
         if opp.path is not None:
             per[opp.name]["path"] = str(opp.path)
         if save_videos:
-            # A fresh opponent for the video game, so its seeded draws are the video's own.
+            # A fresh opponent for the video game, so its seeded draws are the video's own;
+            # the learner goes on from where its games left it (its own generator).
             video_opponent = opponent_policy(opp, cfg, setup.rocket, setup.obs_dim,
                                              derive_seed(seed, "video", opp.name))
             videos.append({"opponent": opp.name, **record_video(
@@ -478,10 +517,12 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
                 derive_seed(seed, "video"),
                 f"learner (blue) vs {opp.name}, {setup.stage.name}, step "
                 f"{setup.trained_env_steps}")})
+    setup = run.matches[-1].setup
     total = summarize(records, setup.rocket.tick_skip)
     result = EvalResult(
         env_id=cfg.env, algo="ppo", returns=returns, env_steps=env_steps, wall_s=wall,
-        extra={"opponent": ",".join(o.name for o in opponents), "team_size": setup.stage.name,
+        extra={"opponent": ",".join(m.opponent.name for m in run.matches),
+               "team_size": setup.stage.name,
                "train_env_steps": setup.trained_env_steps, "deterministic": not sample_actions,
                **{k: total[k] for k in ("wins", "draws", "losses", "win_rate", "goals_for",
                                         "goals_against", "touches_per_minute")},

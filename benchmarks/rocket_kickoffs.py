@@ -9,7 +9,8 @@ alternating, and records step by step which car touched the ball, whether each c
 boosting (the simulator's own flag), its speed and its distance to the ball. Reports per
 run: who touched the ball first (the learner, the chaser, or both on the same step), the
 median time to that touch, each side's mean speed and boosting share over the first two
-seconds, and the goals each side scored inside the window.
+seconds, the goals each side scored inside the window, and in how many kickoffs the ball
+was in the learner's half 3 s in (who won the kickoff).
 
 Why: rocket_goal_times_epyc.json found most goals the hours concede to the chaser go in
 within 10 s of the kickoff. Whether the learner arrives late (a speed problem: its path,
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save_result  # noqa: E402
 
 EARLY_S = 2.0  # the window of the speed and boost means: the drive to the ball
+AFTER_S = 3.0  # where the ball is this long after the kickoff says who won it
 
 
 def first_touch(touches: list[tuple[bool, bool]]) -> tuple[str, int] | None:
@@ -62,16 +64,23 @@ def summarize_kickoffs(games: list[dict[str, Any]], steps_per_s: float) -> dict[
         out[f"{side}_boosting_share_first_{EARLY_S:g}s"] = round(float(np.mean(boosts)), 3) \
             if boosts else None
         out[f"{side}_goals_in_window"] = sum(g["goal"] == side for g in games)
+    # Ball y in the learner's frame (+ = towards the goal it attacks) AFTER_S in: negative
+    # is the learner's own half. A game already over by then counts where it ended.
+    after = int(round(AFTER_S * steps_per_s))
+    ys = [g["ball_y"][min(after, len(g["ball_y"])) - 1] for g in games if g["ball_y"]]
+    out[f"ball_in_learner_half_at_{AFTER_S:g}s"] = sum(y < 0 for y in ys)
     return out
 
 
 def play_kickoff(env: Any, learner: Any, chaser: Any, learner_team: int, seed: int,
                  max_steps: int) -> dict[str, Any]:
     """One kickoff, the first max_steps agent steps (or to the goal): per step, each side's
-    (learner, chaser) ball touch, boosting flag and speed (uu/s)."""
+    (learner, chaser) ball touch, boosting flag and speed (uu/s), and the ball's y in the
+    learner's frame (blue attacks +y, orange -y)."""
     obs, _ = env.reset(seed=seed)
     rec: dict[str, Any] = {"learner_team": learner_team, "touches": [], "boosting": [],
-                           "speed": [], "goal": None}
+                           "speed": [], "ball_y": [], "goal": None}
+    attack = 1.0 if learner_team == 0 else -1.0
     while env.agents and len(rec["touches"]) < max_steps:
         actions: dict[str, Any] = {}
         for team, policy in ((learner_team, learner), (1 - learner_team, chaser)):
@@ -87,6 +96,7 @@ def play_kickoff(env: Any, learner: Any, chaser: Any, learner_team: int, seed: i
                                      for s in sides))
         rec["speed"].append(tuple(float(np.mean([np.linalg.norm(c.physics.linear_velocity)
                                                  for c in s])) for s in sides))
+        rec["ball_y"].append(attack * float(env.state_now.ball.position[1]))
         if not env.agents:
             winner = next(iter(infos.values()))["winner"]
             if winner is not None:

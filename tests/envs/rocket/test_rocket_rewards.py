@@ -12,6 +12,7 @@ pytest.importorskip("rlgym_tools")
 from dreamlab.envs.rocket.rewards import (  # noqa: E402
     AlignBallGoalReward,
     BallToGoalVelocityReward,
+    KickoffFirstTouchReward,
     KickTouchReward,
     TouchBallToGoalReward,
 )
@@ -84,6 +85,73 @@ def test_kick_touch_pays_a_touch_that_moves_the_ball_not_a_pinch() -> None:
     assert all(v == 0.0 for v in after.values())
 
 
+def test_kickoff_first_touch_pays_the_first_toucher_once_and_a_tie_nobody() -> None:
+    agents = ["blue-0", "orange-0", "orange-1"]
+    reward = KickoffFirstTouchReward()
+    reward.reset(agents, _state(0, [0.0, 0.0, 0.0]), {})  # the kickoff: ball still, centre
+    assert all(v == 0.0 for v in reward.get_rewards(agents, _state(8, [0.0, 0.0, 0.0]),
+                                                    {}, {}, {}).values())
+    first = reward.get_rewards(agents, _state(16, [0.0, 0.0, 0.0], touched=("orange-1",)),
+                               {}, {}, {})
+    assert first == {"blue-0": 0.0, "orange-0": 0.0, "orange-1": 1.0}
+    later = reward.get_rewards(agents, _state(24, [0.0, 900.0, 0.0], touched=("blue-0",)),
+                               {}, {}, {})
+    assert all(v == 0.0 for v in later.values())  # once a game
+    # Both teams on the same first step: a tie pays nobody, and the race is over.
+    reward.reset(agents, _state(0, [0.0, 0.0, 0.0]), {})
+    tie = reward.get_rewards(agents, _state(8, [0.0, 0.0, 0.0],
+                                            touched=("blue-0", "orange-0")), {}, {}, {})
+    assert all(v == 0.0 for v in tie.values())
+    assert all(v == 0.0 for v in reward.get_rewards(
+        agents, _state(16, [0.0, 0.0, 0.0], touched=("blue-0",)), {}, {}, {}).values())
+    # A scattered start (the ball rolling, off the centre spot) has no race.
+    reward.reset(agents, _state(0, [300.0, 0.0, 0.0], ball_y=2000.0), {})
+    assert all(v == 0.0 for v in reward.get_rewards(
+        agents, _state(8, [300.0, 0.0, 0.0], ball_y=2000.0, touched=("blue-0",)),
+        {}, {}, {}).values())
+
+
+@pytest.mark.parametrize("team_size", ["1v1", "2v2"])
+def test_kickoff_first_touch_in_real_kickoffs_pays_the_car_that_gets_there(team_size) -> None:
+    """In the env (the fused reward, RocketSim kickoffs): blue's cars chase the ball,
+    orange's stand still; the blue car that touches first is paid the weight, once, and
+    nobody else (its team mate neither); build_reward's composition agrees step by step."""
+    pytest.importorskip("RocketSim")
+    from dreamlab.envs.rocket import make_rocket_env
+    from dreamlab.envs.rocket.chaser import Chaser
+    from dreamlab.envs.rocket.reward_weights import RewardWeights
+    from dreamlab.envs.rocket.rewards import build_reward
+
+    only = {"goal": 0.0, "touch": 0.0, "player_to_ball_velocity": 0.0,
+            "ball_to_goal_velocity": 0.0, "team_spirit": 0.0, "opponent_weight": 0.0,
+            "kickoff_first_touch": 2.0}
+    env = make_rocket_env({"team_size": team_size, "rewards": only}, seed=3)
+    reference = build_reward(RewardWeights.from_dict(only))
+    chaser, paid, first_touchers = Chaser("discrete"), [], None
+    try:
+        obs, _ = env.reset(seed=3)
+        reference.reset(env.agents, env.state_now, {})
+        for step in range(90):
+            if not env.agents:
+                break
+            agents = list(env.agents)
+            acts = {a: int(chaser(obs[a][None])[0]) if a.startswith("blue") else 8  # 8: idle
+                    for a in agents}
+            obs, rewards, *_ = env.step(acts)
+            want = reference.get_rewards(agents, env.state_now, {}, {}, {})
+            assert rewards == {a: float(v) for a, v in want.items()}, step
+            paid += [(step, a, r) for a, r in rewards.items() if r != 0.0]
+            touching = [a for a in agents if env.state_now.cars[a].ball_touches > 0]
+            if first_touchers is None and touching:
+                first_touchers = (step, touching)
+    finally:
+        env.close()
+    assert first_touchers is not None
+    step, touching = first_touchers
+    assert all(a.startswith("blue") for a in touching)
+    assert paid == [(step, a, 2.0) for a in touching]
+
+
 def test_fused_reward_gates_touches_like_the_composition() -> None:
     """The same pinch and kick through FusedTeamReward and build_reward: equal, and the
     pinch pays nothing (random play in the test below seldom touches the ball softly)."""
@@ -135,6 +203,8 @@ def test_alignment_pays_the_car_behind_the_ball(car_y: float, blue_sign: int) ->
     ("1v2", {"align_ball_goal": 0.7, "touch_ball_to_goal": 2.0}),
     ("1v1", {"touch_min_kick": 300.0}),
     ("2v2", {"touch_min_kick": 150.0, "touch_ball_to_goal": 3.0}),
+    ("2v2", {"kickoff_first_touch": 2.0}),
+    ("1v2", {"kickoff_first_touch": 1.5, "touch_min_kick": 100.0, "opponent_weight": 0.0}),
 ])
 def test_fused_reward_equals_the_library_composition(team_size, weights) -> None:
     """FusedTeamReward gives build_reward's numbers exactly, in random games with goals,

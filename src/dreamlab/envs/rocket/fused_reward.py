@@ -24,6 +24,7 @@ from dreamlab.envs.rocket.reward_weights import RewardWeights
 from dreamlab.envs.rocket.rewards import (
     OPPONENT_GOAL,
     GameClock,
+    KickoffRace,
     ball_goal_alignment,
     ball_speed_towards,
     kick_at_least,
@@ -32,8 +33,8 @@ from dreamlab.envs.rocket.rewards import (
 
 class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
     """DistributeRewardsWrapper(CombinedReward(goal, touch, player->ball velocity,
-    ball->goal velocity, touch->goal, ball-goal alignment)) with build_reward's weights,
-    computed in one loop."""
+    ball->goal velocity, touch->goal, ball-goal alignment, kickoff first touch)) with
+    build_reward's weights, computed in one loop."""
 
     def __init__(self, weights: RewardWeights) -> None:
         self.w = weights
@@ -44,11 +45,13 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
         self.opp_coef = weights.opponent_weight
         self._clock = GameClock()
         self._prev_ball_velocity: np.ndarray | None = None
+        self._race = KickoffRace()
 
     def reset(self, agents: list[AgentID], initial_state: GameState,
               shared_info: dict[str, Any]) -> None:
         self._clock.reset(initial_state.tick_count)
         self._prev_ball_velocity = np.array(initial_state.ball.linear_velocity)
+        self._race.reset(initial_state)
 
     def get_rewards(self, agents: list[AgentID], state: GameState,
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
@@ -66,12 +69,13 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
             self._prev_ball_velocity = np.array(ball.linear_velocity)
             kick = ball.linear_velocity - prev
         strong = w.touch_min_kick == 0.0 or kick_at_least(kick, w.touch_min_kick)
+        first = self._race.winner(state) if w.kickoff_first_touch != 0.0 else None
         base: dict[AgentID, float] = {}
         blue: list[float] = []
         orange: list[float] = []
         for agent, car in state.cars.items():
             total = 0.0  # CombinedReward's order: goal, touch, player->ball, ball->goal,
-            #              touch->goal, alignment
+            #              touch->goal, alignment, kickoff first touch
             if w.goal != 0.0:  # GoalReward
                 goal = (1 if state.scoring_team == car.team_num else -1) \
                     if state.goal_scored else 0
@@ -92,6 +96,9 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                 total += ball_goal_alignment(car.physics.position, ball.position,
                                              OPPONENT_GOAL[car.team_num]) * dt \
                     * w.align_ball_goal
+            if w.kickoff_first_touch != 0.0:  # KickoffFirstTouchReward
+                total += (1.0 if car.team_num == first and car.ball_touches > 0 else 0.0) \
+                    * w.kickoff_first_touch
             base[agent] = total
             (blue if car.is_blue else orange).append(total)
         agg_blue, agg_orange = fmean(blue), fmean(orange)

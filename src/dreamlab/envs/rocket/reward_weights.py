@@ -42,6 +42,9 @@ class RewardWeights:
     align_ball_goal: float = opt(
         0.0, "cos(car->ball, car->opponents' goal), per game second: + behind the ball, "
         "- between the ball and the goal it attacks, where a touch is an own goal's start")
+    kickoff_first_touch: float = opt(
+        0.0, "once a game, to the car that touches the kickoff ball first (nothing on a "
+        "same-step touch by both teams, nor in scattered starts)")
     team_spirit: float = opt(0.3, "share of each reward spread over the agent's team "
                              "(OpenAI Five's team spirit; DistributeRewardsWrapper)",
                              low=0.0, high=1.0)

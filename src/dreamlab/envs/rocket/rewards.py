@@ -157,6 +157,58 @@ def kick_at_least(kick: np.ndarray, min_kick: float) -> bool:
     return float(kick.dot(kick)) >= min_kick * min_kick
 
 
+class KickoffRace:
+    """Who touches the ball first after a kickoff. Armed by a reset whose ball sits still
+    on the centre spot (SeededKickoffMutator's kickoff; a scattered start's ball is
+    elsewhere and rolling), spent by the first step on which any car touches the ball."""
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def reset(self, state: GameState) -> None:
+        ball = state.ball
+        self.armed = bool(abs(float(ball.position[0])) < 1.0
+                          and abs(float(ball.position[1])) < 1.0
+                          and not np.any(ball.linear_velocity))
+
+    def winner(self, state: GameState) -> int | None:
+        """The team whose cars alone touched the ball on the race's first touched step;
+        None before that step, after it, and when both teams touched on it."""
+        if not self.armed:
+            return None
+        teams = {car.team_num for car in state.cars.values() if car.ball_touches > 0}
+        if not teams:
+            return None
+        self.armed = False
+        return teams.pop() if len(teams) == 1 else None
+
+
+class KickoffFirstTouchReward(RewardFunction[AgentID, GameState, float]):
+    """1, once a game, to the car (or cars, in a team game) that touches the kickoff ball
+    first; nothing on a same-step touch by both teams, nor in scattered starts.
+
+    Why: most goals the hours concede to the chaser go in within 10 s of the kickoff
+    (benchmarks/results/rocket_goal_times_epyc.json), and the chaser touched the kickoff
+    ball first (benchmarks/rocket_kickoffs.py). In self-play the learner races a copy of
+    itself that arrives when it does, and the per-second player->ball term pays a tenth of
+    a second gained almost nothing: this term pays winning the race itself.
+    """
+
+    def __init__(self) -> None:
+        self.race = KickoffRace()
+
+    def reset(self, agents: list[AgentID], initial_state: GameState,
+              shared_info: dict[str, Any]) -> None:
+        self.race.reset(initial_state)
+
+    def get_rewards(self, agents: list[AgentID], state: GameState,
+                    is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
+                    shared_info: dict[str, Any]) -> dict[AgentID, float]:
+        first = self.race.winner(state)
+        return {agent: 1.0 if state.cars[agent].team_num == first
+                and state.cars[agent].ball_touches > 0 else 0.0 for agent in agents}
+
+
 class AlignBallGoalReward(PerSecondReward):
     """Cosine between car->ball and car->opponents' goal, per game second: +1 with the ball
     straight between the car and the goal it attacks, -1 with the car between the ball
@@ -208,6 +260,7 @@ def build_reward(weights: RewardWeights) -> RewardFunction:
         (BallToGoalVelocityReward(), weights.ball_to_goal_velocity),
         (TouchBallToGoalReward(), weights.touch_ball_to_goal),
         (AlignBallGoalReward(), weights.align_ball_goal),
+        (KickoffFirstTouchReward(), weights.kickoff_first_touch),
     ]
     combined = CombinedReward(*[(fn, w) for fn, w in parts if w != 0.0])
     return DistributeRewardsWrapper(

@@ -3,20 +3,24 @@ PPO epochs, snapshots) against random-action env stepping, per team size, in one
 
 Re-run:  .venv/bin/python benchmarks/rocket_selfplay_sps.py            (about 4 minutes)
          .venv/bin/python benchmarks/rocket_selfplay_sps.py --rounds 1 --sizes 1v1
+         .venv/bin/python benchmarks/rocket_selfplay_sps.py --sizes 1v1 \
+             --config configs/experiments/ppo_rocket_1v1_hour.yaml --name rocket_selfplay_sps_hour
 Writes benchmarks/results/rocket_selfplay_sps.json.
 
 What is compared (issue 13: ">= 70% of raw env stepping with random actions, same run"):
 - raw: RLGym v2 as shipped (DefaultObs, goal + touch rewards, rocket_throughput.py's
   `raw` mode), one env in one process, random lookup-table actions. This is the issue's
   "raw"; the target is judged against it.
-- vec_random: dreamlab's RocketVecEnv exactly as the trainer builds it (the preset's env
-  settings, --num-envs envs, the same worker count: none on a 2-CPU machine, so one
-  process like raw), random actions, no learning: what only the learning adds shows as
-  the gap between this and the training figure.
-- train: `train_selfplay` with the preset's network and PPO settings
-  (configs/experiments/ppo_rocket_selfplay.yaml) for --updates rollouts of --num-steps per
-  env; its figure is the trainer's own perf/overall_sps (env steps over the loop's wall
-  time: collection, GAE, PPO epochs, snapshots; setup and the final evaluation excluded)
+- vec_random: dreamlab's RocketVecEnv exactly as the trainer builds it (the YAML's env
+  settings, --num-envs envs, the same worker layout: on 2 CPUs one worker process beside
+  a share stepped in this one), random actions, no learning: what only the learning adds
+  shows as the gap between this and the training figure.
+- train: `train_selfplay` with the preset's network, PPO and pool settings
+  (configs/experiments/ppo_rocket_selfplay.yaml, or --config another self-play YAML: the
+  hour YAML trains both cars of its games against itself and runs more epochs, so it
+  spends more per env step on learning) for --updates rollouts of --num-steps per env;
+  its figure is the trainer's own perf/overall_sps (env steps over the loop's wall time:
+  collection, GAE, PPO epochs, snapshots; setup and the final evaluation excluded)
   and perf/collect_sps (collection alone).
 
 The machine is shared, so the three run interleaved in --rounds rounds: raw, vec_random,
@@ -51,13 +55,14 @@ Runner = Callable[[float], float]  # seconds -> env steps per second
 
 
 def preset_config(size: str, args: argparse.Namespace, run_dir: Path, total: int) -> object:
-    """The preset's PPOConfig at a fixed team size, --num-envs x --num-steps rollouts."""
+    """The --config YAML's PPOConfig at a fixed team size, --num-envs x --num-steps
+    rollouts."""
     from dreamlab.config.base import check_values
     from dreamlab.config.ppo import PPOConfig
     from dreamlab.ppo.selfplay.preset import split_selfplay_yaml
 
-    preset = split_selfplay_yaml(PRESET)
-    values = check_values(dict(preset.ppo_values), PPOConfig, str(PRESET))
+    preset = split_selfplay_yaml(args.config)
+    values = check_values(dict(preset.ppo_values), PPOConfig, str(args.config))
     values.update(env=f"rocket:{size}", num_envs=args.num_envs, num_steps=args.num_steps,
                   total_steps=total, checkpoint_every=10**9,  # only the final one, untimed
                   checkpoint_dir=str(run_dir), device="cpu", log_every_s=3600.0,
@@ -65,9 +70,10 @@ def preset_config(size: str, args: argparse.Namespace, run_dir: Path, total: int
                   batch_size=min(values["batch_size"], args.num_envs * args.num_steps))
     cfg = PPOConfig(**values)
     cfg.rocket = {k: v for k, v in vars(preset.rocket).items() if k != "team_size"}
-    # The preset's pool settings; the team size is fixed by env=rocket:NvM.
+    # The YAML's pool settings; the team size is fixed by env=rocket:NvM.
     cfg.selfplay = {k: getattr(preset.selfplay, k) for k in (
-        "p_latest", "pool_size", "snapshot_every", "learner_team", "learner_side")}
+        "p_latest", "p_self", "p_chaser", "pool_size", "snapshot_every", "learner_team",
+        "learner_side")}
     return cfg
 
 
@@ -168,7 +174,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["1v1", "1v2", "2v2"])
     parser.add_argument("--num-envs", type=int, default=8)
-    parser.add_argument("--num-steps", type=int, default=2048, help="the preset's rollout")
+    parser.add_argument("--config", type=Path, default=PRESET,
+                        help="the self-play YAML whose settings train (default the preset)")
+    parser.add_argument("--num-steps", type=int, default=None,
+                        help="rollout per env (default the YAML's num_steps)")
     parser.add_argument("--updates", type=int, default=1, help="rollouts per training session")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--vectorization", default="auto", choices=("auto", "sync", "async"),
@@ -177,6 +186,10 @@ def main() -> None:
     parser.add_argument("--name", default="rocket_selfplay_sps")
     parser.add_argument("--raw-seconds", type=float, default=4.0)
     args = parser.parse_args()
+    if args.num_steps is None:
+        from dreamlab.ppo.selfplay.preset import split_selfplay_yaml
+
+        args.num_steps = int(split_selfplay_yaml(args.config).ppo_values.get("num_steps", 2048))
 
     load_before = os.getloadavg()
     results = {}
@@ -193,7 +206,8 @@ def main() -> None:
                 " vec_random (median round)")
     payload = {
         **provenance(load_before),
-        "settings": {**vars(args), "preset": str(PRESET.relative_to(ROOT)),
+        "settings": {**{k: v for k, v in vars(args).items() if k != "config"},
+                     "preset": os.path.relpath(args.config.resolve(), ROOT),
                      "note": "overall_sps = env steps / (collection + GAE + PPO update + "
                              "snapshots) wall time, the trainer's perf/overall_sps of one "
                              "session; setup and final evaluation excluded. raw: RLGym as "

@@ -81,13 +81,11 @@ def play_kickoff(env: Any, learner: Any, chaser: Any, learner_team: int, seed: i
     rec: dict[str, Any] = {"learner_team": learner_team, "touches": [], "boosting": [],
                            "speed": [], "ball_y": [], "goal": None}
     attack = 1.0 if learner_team == 0 else -1.0
+    from dreamlab.ppo.selfplay.evaluate import team_actions
+
+    policies = {learner_team: learner, 1 - learner_team: chaser}
     while env.agents and len(rec["touches"]) < max_steps:
-        actions: dict[str, Any] = {}
-        for team, policy in ((learner_team, learner), (1 - learner_team, chaser)):
-            agents = [a for a in env.agents if env.teams[a] == team]
-            acts = policy(np.stack([obs[a] for a in agents]).astype(np.float32))
-            actions.update(zip(agents, acts, strict=True))
-        obs, _, _, _, infos = env.step(actions)
+        obs, _, _, _, infos = env.step(team_actions(env, obs, policies))
         cars = list(env.state_now.cars.values())
         sides = ([c for c in cars if c.team_num == learner_team],
                  [c for c in cars if c.team_num != learner_team])
@@ -117,7 +115,6 @@ def main() -> None:
     from dreamlab.ppo.selfplay.evaluate import (
         EvalSetup,
         Opponent,
-        eval_env,
         load_learner,
         opponent_policy,
     )
@@ -128,9 +125,9 @@ def main() -> None:
     runs: dict[str, Any] = {}
     for run_dir in args.run_dirs:
         cfg = load_run_config(run_dir, PPOConfig)
-        rocket, obs_dim = eval_env(cfg)
-        setup = EvalSetup.from_checkpoint(cfg, load_learner(run_dir), env=(rocket, obs_dim))
-        chaser = opponent_policy(Opponent("chaser", "chaser"), cfg, rocket, obs_dim, 0)
+        setup = EvalSetup.from_checkpoint(cfg, load_learner(run_dir))  # dreamlab eval's env
+        rocket = setup.rocket
+        chaser = opponent_policy(Opponent("chaser", "chaser"), cfg, rocket, setup.obs_dim, 0)
         steps_per_s = TICKS_PER_SECOND / rocket.tick_skip
         seed = derive_seed(cfg.seed, "kickoffs")
         games = []

@@ -186,10 +186,12 @@ def main() -> None:
     parser.add_argument("--name", default="rocket_selfplay_sps")
     parser.add_argument("--raw-seconds", type=float, default=4.0)
     args = parser.parse_args()
-    if args.num_steps is None:
+    if args.num_steps is None:  # as the trainer reads the YAML: PPOConfig's default if unset
+        from dreamlab.config.ppo import PPOConfig
         from dreamlab.ppo.selfplay.preset import split_selfplay_yaml
 
-        args.num_steps = int(split_selfplay_yaml(args.config).ppo_values.get("num_steps", 2048))
+        args.num_steps = int(split_selfplay_yaml(args.config).ppo_values.get(
+            "num_steps", PPOConfig().num_steps))
 
     load_before = os.getloadavg()
     results = {}

@@ -333,6 +333,19 @@ def summarize(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
             "learner_blue_games": sum(r["learner_team"] == 0 for r in records)}
 
 
+def team_actions(env: Any, obs: dict[str, np.ndarray],
+                 policies: dict[int, Policy]) -> dict[str, Any]:
+    """One step's actions in a single RocketLeagueParallelEnv: each team's policy acts on
+    its cars' observations in one batch."""
+    actions: dict[str, Any] = {}
+    for team, policy in policies.items():
+        agents = [a for a in env.agents if env.teams[a] == team]
+        if agents:
+            acts = policy(np.stack([obs[a] for a in agents]).astype(np.float32))
+            actions.update(zip(agents, acts, strict=True))
+    return actions
+
+
 def record_video(setup: EvalSetup, opponent: Policy, path: Path, seed: int, title: str,
                  frame_every: int = VIDEO_FRAME_EVERY) -> dict[str, Any]:
     """Play one game, the learner as blue, and write its top-down video to `path`."""
@@ -349,13 +362,8 @@ def record_video(setup: EvalSetup, opponent: Policy, path: Path, seed: int, titl
         video.add(frame_view(env.state_now, start))
         step, winner = 0, None
         while env.agents:
-            actions: dict[str, Any] = {}
-            for team, policy in ((0, setup.learner), (1, opponent)):
-                agents = [a for a in env.agents if env.teams[a] == team]
-                if agents:
-                    acts = policy(np.stack([obs[a] for a in agents]).astype(np.float32))
-                    actions.update(zip(agents, acts, strict=True))
-            obs, _, _, _, infos = env.step(actions)
+            obs, _, _, _, infos = env.step(team_actions(env, obs, {0: setup.learner,
+                                                                   1: opponent}))
             step += 1
             if not env.agents:
                 winner = next(iter(infos.values()))["winner"]

@@ -215,33 +215,9 @@ def summarize(rounds: list[dict[str, Any]], reference: str = "rlgym_learn") -> d
 
 def shipped_env(size: str) -> Any:
     """RLGym as rocket_throughput.py's raw mode builds it."""
-    from rlgym.api import RLGym
-    from rlgym.rocket_league.action_parsers import LookupTableAction, RepeatAction
-    from rlgym.rocket_league.done_conditions import (
-        AnyCondition,
-        GoalCondition,
-        NoTouchTimeoutCondition,
-        TimeoutCondition,
-    )
-    from rlgym.rocket_league.obs_builders import DefaultObs
-    from rlgym.rocket_league.reward_functions import CombinedReward, GoalReward, TouchReward
-    from rlgym.rocket_league.sim import RocketSimEngine
-    from rlgym.rocket_league.state_mutators import (
-        FixedTeamSizeMutator,
-        KickoffMutator,
-        MutatorSequence,
-    )
+    from rocket_throughput import shipped_rlgym
 
-    blue, orange = (int(x) for x in size.split("v"))
-    return RLGym(
-        state_mutator=MutatorSequence(FixedTeamSizeMutator(blue, orange), KickoffMutator()),
-        obs_builder=DefaultObs(zero_padding=2),
-        action_parser=RepeatAction(LookupTableAction(), repeats=8),
-        reward_fn=CombinedReward((GoalReward(), 10.0), (TouchReward(), 0.5)),
-        transition_engine=RocketSimEngine(),
-        termination_cond=GoalCondition(),
-        truncation_cond=AnyCondition(NoTouchTimeoutCondition(30), TimeoutCondition(300)),
-    )
+    return shipped_rlgym(size)
 
 
 def dreamlab_rlgym(rocket: dict[str, Any]) -> Any:

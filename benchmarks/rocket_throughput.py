@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,10 @@ def log(msg: str) -> None:
 Runner = Callable[[float], tuple[int, int]]
 
 
-def raw_rlgym(team_size: str) -> Runner:
+def shipped_rlgym(team_size: str) -> Any:
+    """RLGym v2 as shipped: the issue's "raw" env (DefaultObs, lookup-table actions repeated
+    8 ticks, goal + touch rewards, kickoffs). rocket_rlgym_learn_sps.py hands it to
+    rlgym-learn's env processes too."""
     from rlgym.api import RLGym
     from rlgym.rocket_league.action_parsers import LookupTableAction, RepeatAction
     from rlgym.rocket_league.done_conditions import (
@@ -71,7 +75,7 @@ def raw_rlgym(team_size: str) -> Runner:
     )
 
     blue, orange = (int(x) for x in team_size.split("v"))
-    env = RLGym(
+    return RLGym(
         state_mutator=MutatorSequence(FixedTeamSizeMutator(blue, orange), KickoffMutator()),
         obs_builder=DefaultObs(zero_padding=2),
         action_parser=RepeatAction(LookupTableAction(), repeats=8),
@@ -80,6 +84,10 @@ def raw_rlgym(team_size: str) -> Runner:
         termination_cond=GoalCondition(),
         truncation_cond=AnyCondition(NoTouchTimeoutCondition(30), TimeoutCondition(300)),
     )
+
+
+def raw_rlgym(team_size: str) -> Runner:
+    env = shipped_rlgym(team_size)
     rng = np.random.default_rng(0)
     env.reset()
 

@@ -97,8 +97,7 @@ class FusedTeamReward(RewardFunction[AgentID, GameState, float]):
                                              OPPONENT_GOAL[car.team_num]) * dt \
                     * w.align_ball_goal
             if w.kickoff_first_touch != 0.0:  # KickoffFirstTouchReward
-                total += (1.0 if car.team_num == first and car.ball_touches > 0 else 0.0) \
-                    * w.kickoff_first_touch
+                total += (1.0 if KickoffRace.paid(car, first) else 0.0) * w.kickoff_first_touch
             base[agent] = total
             (blue if car.is_blue else orange).append(total)
         agg_blue, agg_orange = fmean(blue), fmean(orange)

@@ -182,6 +182,12 @@ class KickoffRace:
         self.armed = False
         return teams.pop() if len(teams) == 1 else None
 
+    @staticmethod
+    def paid(car: Any, first: int | None) -> bool:
+        """Whether `car` is paid for the race `winner` returned `first` for: a car of the
+        winning team that touched the ball."""
+        return car.team_num == first and car.ball_touches > 0
+
 
 class KickoffFirstTouchReward(RewardFunction[AgentID, GameState, float]):
     """1, once a game, to the car (or cars, in a team game) that touches the kickoff ball
@@ -207,8 +213,8 @@ class KickoffFirstTouchReward(RewardFunction[AgentID, GameState, float]):
                     is_terminated: dict[AgentID, bool], is_truncated: dict[AgentID, bool],
                     shared_info: dict[str, Any]) -> dict[AgentID, float]:
         first = self.race.winner(state)
-        return {agent: 1.0 if state.cars[agent].team_num == first
-                and state.cars[agent].ball_touches > 0 else 0.0 for agent in agents}
+        return {agent: 1.0 if KickoffRace.paid(state.cars[agent], first) else 0.0
+                for agent in agents}
 
 
 class AlignBallGoalReward(PerSecondReward):

@@ -96,7 +96,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rocket_selfplay_sps import PRESET, preset_config, raw_runner, session_metric  # noqa: E402
+from rocket_selfplay_sps import (  # noqa: E402
+    PRESET,
+    preset_config,
+    raw_runner,
+    session_metric,
+    settings_of,
+    yaml_num_steps,
+)
 
 from _common import provenance, save_result  # noqa: E402
 
@@ -456,10 +463,8 @@ def main() -> None:
     from dreamlab.ppo.selfplay.preset import split_selfplay_yaml
 
     preset = split_selfplay_yaml(args.config)
-    if args.num_steps is None:  # as the trainer reads the YAML (rocket_selfplay_sps.py)
-        from dreamlab.config.ppo import PPOConfig
-
-        args.num_steps = int(preset.ppo_values.get("num_steps", PPOConfig().num_steps))
+    if args.num_steps is None:
+        args.num_steps = yaml_num_steps(args.config)
     args.rlgl_procs = args.rlgl_procs or args.num_envs
     cfg = preset_config(args.size, args, Path(tempfile.gettempdir()), 1)
     names = ("num_envs", "num_steps", "batch_size", "num_epochs", "learning_rate", "gamma",
@@ -526,8 +531,7 @@ def main() -> None:
 
     payload = {
         **provenance(load_before),
-        "settings": {**{k: v for k, v in vars(args).items() if k != "config"},
-                     "preset": os.path.relpath(args.config.resolve(), ROOT),
+        "settings": {**settings_of(args),
                      "rlgym_learn": {**rlgl, "versions": {
                          d: installed(d) for d in ("rlgym-learn", "rlgym-learn-algos",
                                                    "pydantic", "rlgym")}},

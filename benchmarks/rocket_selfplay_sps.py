@@ -121,6 +121,22 @@ def vec_random(size: str, args: argparse.Namespace) -> tuple[Runner, Callable[[]
     return run, venv.close
 
 
+def yaml_num_steps(config: Path) -> int:
+    """The rollout per env the trainer takes from a self-play YAML: its num_steps, else
+    PPOConfig's default."""
+    from dreamlab.config.ppo import PPOConfig
+    from dreamlab.ppo.selfplay.preset import split_selfplay_yaml
+
+    return int(split_selfplay_yaml(config).ppo_values.get("num_steps",
+                                                           PPOConfig().num_steps))
+
+
+def settings_of(args: argparse.Namespace) -> dict:
+    """A run's arguments for its JSON, the --config YAML as a path relative to the repo."""
+    return {**{k: v for k, v in vars(args).items() if k != "config"},
+            "preset": os.path.relpath(args.config.resolve(), ROOT)}
+
+
 def raw_runner(size: str) -> Runner:
     raw = raw_rlgym(size)
 
@@ -186,12 +202,8 @@ def main() -> None:
     parser.add_argument("--name", default="rocket_selfplay_sps")
     parser.add_argument("--raw-seconds", type=float, default=4.0)
     args = parser.parse_args()
-    if args.num_steps is None:  # as the trainer reads the YAML: PPOConfig's default if unset
-        from dreamlab.config.ppo import PPOConfig
-        from dreamlab.ppo.selfplay.preset import split_selfplay_yaml
-
-        args.num_steps = int(split_selfplay_yaml(args.config).ppo_values.get(
-            "num_steps", PPOConfig().num_steps))
+    if args.num_steps is None:
+        args.num_steps = yaml_num_steps(args.config)
 
     load_before = os.getloadavg()
     results = {}
@@ -208,8 +220,7 @@ def main() -> None:
                 " vec_random (median round)")
     payload = {
         **provenance(load_before),
-        "settings": {**{k: v for k, v in vars(args).items() if k != "config"},
-                     "preset": os.path.relpath(args.config.resolve(), ROOT),
+        "settings": {**settings_of(args),
                      "note": "overall_sps = env steps / (collection + GAE + PPO update + "
                              "snapshots) wall time, the trainer's perf/overall_sps of one "
                              "session; setup and final evaluation excluded. raw: RLGym as "

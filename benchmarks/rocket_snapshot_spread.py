@@ -1,0 +1,86 @@
+"""How much do a finished hour's last learners differ? Its newest pool snapshots, each
+played against random play in the same games.
+
+Usage:
+  python benchmarks/rocket_snapshot_spread.py runs/kick100_s1 runs/kick100_s2 \\
+      runs/kick100_s42 --snapshots 8 --episodes 100 --name rocket_snapshot_spread_kick100
+Plays `dreamlab eval`'s games (the same kickoffs and seeds, 2-minute games, the learner on
+its mode) with the run's final learner and with each of its newest pool snapshots in turn
+(one every `selfplay.snapshot_every` steps: ~100k env steps, ~30 s of training apart), and
+writes each one's wins, draws and losses, and per run their mean, sample std, min and max.
+
+Why: issue 13's learning figure is the final learner's 100 games, and three seeds of one
+YAML have scored 75 to 91 wins. If learners a few hundred thousand steps apart in one run
+differ as much, a single hour's final figure is mostly the luck of where the clock
+stopped, and comparing two YAMLs one seed each says little; if they agree, the spread
+between seeds is the seeds'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import mean_and_sample_std, save_result  # noqa: E402
+
+_STEP = re.compile(r"step_(\d+)\.pt$")
+
+
+def newest_snapshots(run_dir: Path, count: int) -> list[Path]:
+    """The run's `count` newest pool snapshots, oldest first (their names carry the step)."""
+    pool = sorted((run_dir / "checkpoints" / "pool").glob("step_*.pt"),
+                  key=lambda p: int(_STEP.search(p.name).group(1)))
+    if not pool:
+        raise SystemExit(f"{run_dir} has no pool snapshots (checkpoints/pool/step_*.pt)")
+    return pool[-count:]
+
+
+def spread(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Wins over the learners played: mean and sample std, the worst and the best, and
+    where the final learner (the row named 'final') ranks among them (1 = most wins)."""
+    wins = [r["wins"] for r in rows]
+    final = next((r["wins"] for r in rows if r["learner"] == "final"), None)
+    return {"learners": len(rows), "wins": mean_and_sample_std(wins, 2),
+            "min_wins": min(wins), "max_wins": max(wins),
+            "final_wins": final,
+            "final_rank": None if final is None else 1 + sum(w > final for w in wins)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run_dirs", type=Path, nargs="+")
+    parser.add_argument("--snapshots", type=int, default=8, help="newest pool snapshots per run")
+    parser.add_argument("--episodes", type=int, default=100, help="games per learner")
+    parser.add_argument("--opponent", default="random")
+    parser.add_argument("--name", required=True, help="results file name")
+    args = parser.parse_args()
+    from dreamlab.ppo.selfplay.evaluate import play_run, summarize
+
+    load_before = os.getloadavg()
+    runs: dict[str, Any] = {}
+    for run_dir in args.run_dirs:
+        rows: list[dict[str, Any]] = []
+        for path in [*newest_snapshots(run_dir, args.snapshots), None]:
+            match = play_run(run_dir, args.episodes, args.opponent, checkpoint=path).matches[0]
+            figures = summarize(match.played["games"], match.setup.rocket.tick_skip)
+            rows.append({"learner": "final" if path is None else path.stem,
+                         "train_env_steps": match.setup.trained_env_steps,
+                         **{k: figures[k] for k in ("wins", "draws", "losses",
+                                                    "own_goals_against")}})
+            print(run_dir.name, rows[-1], flush=True)
+        runs[run_dir.name] = {"learners": rows, **spread(rows)}
+    payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
+                            "snapshots": args.snapshots, "episodes": args.episodes,
+                            "opponent": args.opponent},
+               "runs": runs, "load_average_before": load_before,
+               "load_average_after": os.getloadavg()}
+    print(save_result(args.name, payload))
+
+
+if __name__ == "__main__":
+    main()

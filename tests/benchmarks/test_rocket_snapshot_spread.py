@@ -1,0 +1,31 @@
+"""benchmarks/rocket_snapshot_spread.py picks a run's newest pool snapshots by step (not
+by name's text order alone) and reports how far its learners' wins spread."""
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench(benchmark_script):
+    return benchmark_script("rocket_snapshot_spread")
+
+
+def test_newest_snapshots_by_step_oldest_first(bench, tmp_path) -> None:
+    pool = tmp_path / "checkpoints" / "pool"
+    pool.mkdir(parents=True)
+    for step in (900, 100000, 2000, 50):
+        (pool / f"step_{step}.pt").write_bytes(b"")
+    (pool / "notes.txt").write_text("not a snapshot")
+    assert [p.name for p in bench.newest_snapshots(tmp_path, 3)] == \
+        ["step_900.pt", "step_2000.pt", "step_100000.pt"]
+    with pytest.raises(SystemExit, match="no pool snapshots"):
+        bench.newest_snapshots(tmp_path / "elsewhere", 3)
+
+
+def test_spread_of_wins_and_the_final_learners_rank(bench) -> None:
+    rows = [{"learner": "step_1", "wins": 80}, {"learner": "step_2", "wins": 92},
+            {"learner": "step_3", "wins": 86}, {"learner": "final", "wins": 86}]
+    out = bench.spread(rows)
+    assert out["learners"] == 4
+    assert out["wins"] == {"mean": 86.0, "std": 4.9}
+    assert (out["min_wins"], out["max_wins"], out["final_wins"]) == (80, 92, 86)
+    assert out["final_rank"] == 2   # one learner won more; the tie shares the rank

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -115,6 +116,18 @@ def portable_paths(text: str) -> str:
         if root not in ("", "/"):
             text = re.sub(re.escape(root) + r"(?=[/\"\s]|$)", lambda _, s=short: s, text)
     return text
+
+
+def finished_runs_parser(doc: str | None, count: str = "--episodes", default: int = 100,
+                         count_help: str = "games per run") -> argparse.ArgumentParser:
+    """The command line of the benchmarks that replay finished Rocket League hours: the run
+    dirs, how many games (or kickoffs) each, and the results file's name, required because
+    those JSONs are named after the runs they judge. Scripts add their own flags to it."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("run_dirs", type=Path, nargs="+")
+    parser.add_argument(count, type=int, default=default, help=count_help)
+    parser.add_argument("--name", required=True, help="results file name")
+    return parser
 
 
 def mean_and_sample_std(values: list[float], digits: int) -> dict[str, float]:

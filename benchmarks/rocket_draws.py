@@ -2,7 +2,7 @@
 
 Usage:
   python benchmarks/rocket_draws.py runs/kick100_s1 runs/kick100_s2 runs/kick100_s42 \\
-      --games 100 --name rocket_draws_kick100
+      --episodes 100 --name rocket_draws_kick100
 
 Plays each run's newest learner (on its mode, as `dreamlab eval` does) against uniformly
 random actions: 2-minute games from kickoffs, the learner blue and orange by turns, one
@@ -20,7 +20,6 @@ their own (seeded per game here), not the evaluation's.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_result  # noqa: E402
+from _common import finished_runs_parser, save_result  # noqa: E402
 
 TAIL_S = 15.0
 # The field's half-length is 5,120 uu (the goal line); a third of it splits the zones.
@@ -132,20 +131,16 @@ def play(run_dir: Path, games: int) -> tuple[list[dict[str, Any]], dict[str, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+")
-    parser.add_argument("--games", type=int, default=100, help="games against random play")
-    parser.add_argument("--name", required=True, help="results file name")
-    args = parser.parse_args()
+    args = finished_runs_parser(__doc__, count_help="games against random play").parse_args()
 
     load_before = os.getloadavg()
     runs: dict[str, Any] = {}
     for run_dir in args.run_dirs:
-        draws, results = play(run_dir, args.games)
-        runs[run_dir.name] = {"results": results, **summarize(draws, args.games),
+        draws, results = play(run_dir, args.episodes)
+        runs[run_dir.name] = {"results": results, **summarize(draws, args.episodes),
                               "drawn_games": draws}
         print(run_dir.name, results, runs[run_dir.name]["by_zone"], flush=True)
-    payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs], "games": args.games,
+    payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs], "episodes": args.episodes,
                             "opponent": "random", "tail_s": TAIL_S,
                             "zones": {"attacking_y": ATTACK_Y, "back_wall_y": BACK_WALL_Y,
                                       "corner_abs_x": CORNER_X}},

@@ -17,14 +17,13 @@ deterministic car can lock into one line against a bot that always does the same
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import mean_and_sample_std, save_result  # noqa: E402
+from _common import finished_runs_parser, mean_and_sample_std, save_result  # noqa: E402
 
 OPPONENTS = ("random", "chaser")
 FIGURES = ("wins", "draws", "losses", "goals_for", "goals_against", "own_goals_for",
@@ -32,11 +31,7 @@ FIGURES = ("wins", "draws", "losses", "goals_for", "goals_against", "own_goals_f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+")
-    parser.add_argument("--episodes", type=int, default=100, help="games per opponent")
-    parser.add_argument("--name", required=True, help="results file name")
-    args = parser.parse_args()
+    args = finished_runs_parser(__doc__, count_help="games per opponent").parse_args()
     from dreamlab.ppo.selfplay.evaluate import evaluate_selfplay_run
 
     load_before = os.getloadavg()

@@ -15,7 +15,6 @@ one is lost play. The two need different fixes.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_result  # noqa: E402
+from _common import finished_runs_parser, save_result  # noqa: E402
 
 BINS_S = (5.0, 10.0, 20.0)
 
@@ -47,11 +46,7 @@ def goal_times(records: list[dict[str, Any]], tick_skip: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+")
-    parser.add_argument("--episodes", type=int, default=100, help="games against the chaser")
-    parser.add_argument("--name", required=True, help="results file name")
-    args = parser.parse_args()
+    args = finished_runs_parser(__doc__, count_help="games against the chaser").parse_args()
     from dreamlab.ppo.selfplay.evaluate import play_run
 
     load_before = os.getloadavg()

@@ -20,7 +20,6 @@ training.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_result  # noqa: E402
+from _common import finished_runs_parser, save_result  # noqa: E402
 
 EARLY_S = 2.0  # the window of the speed and boost means: the drive to the ball
 AFTER_S = 3.0  # where the ball is this long after the kickoff says who won it
@@ -103,11 +102,8 @@ def play_kickoff(env: Any, learner: Any, chaser: Any, learner_team: int, seed: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+")
-    parser.add_argument("--games", type=int, default=40, help="kickoffs per run")
+    parser = finished_runs_parser(__doc__, "--games", 40, "kickoffs per run")
     parser.add_argument("--seconds", type=float, default=6.0, help="window after the kickoff")
-    parser.add_argument("--name", required=True, help="results file name")
     args = parser.parse_args()
     from dreamlab.config.ppo import PPOConfig
     from dreamlab.envs.rocket import make_rocket_env

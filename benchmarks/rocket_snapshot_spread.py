@@ -18,7 +18,6 @@ between seeds is the seeds'.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import mean_and_sample_std, save_result  # noqa: E402
+from _common import finished_runs_parser, mean_and_sample_std, save_result  # noqa: E402
 
 _STEP = re.compile(r"step_(\d+)\.pt$")
 
@@ -52,12 +51,9 @@ def spread(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dirs", type=Path, nargs="+")
+    parser = finished_runs_parser(__doc__, count_help="games per learner")
     parser.add_argument("--snapshots", type=int, default=8, help="newest pool snapshots per run")
-    parser.add_argument("--episodes", type=int, default=100, help="games per learner")
     parser.add_argument("--opponent", default="random")
-    parser.add_argument("--name", required=True, help="results file name")
     args = parser.parse_args()
     from dreamlab.ppo.selfplay.evaluate import play_run, summarize
 

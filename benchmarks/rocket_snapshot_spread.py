@@ -39,12 +39,13 @@ def newest_snapshots(run_dir: Path, count: int) -> list[Path]:
     return pool[-count:]
 
 
-def spread(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Wins over the learners played: mean and sample std, the worst and the best, and
-    where the final learner (the row named 'final') ranks among them (1 = most wins)."""
+def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's entry in the JSON: every learner's row, then the spread of their wins:
+    mean and sample std, the worst and the best, and where the final learner (the row
+    named 'final') ranks among them (1 = most wins)."""
     wins = [r["wins"] for r in rows]
     final = next((r["wins"] for r in rows if r["learner"] == "final"), None)
-    return {"learners": len(rows), "wins": mean_and_sample_std(wins, 2),
+    return {"learners": rows, "count": len(rows), "wins": mean_and_sample_std(wins, 2),
             "min_wins": min(wins), "max_wins": max(wins),
             "final_wins": final,
             "final_rank": None if final is None else 1 + sum(w > final for w in wins)}
@@ -69,7 +70,7 @@ def main() -> None:
                          **{k: figures[k] for k in ("wins", "draws", "losses",
                                                     "own_goals_against")}})
             print(run_dir.name, rows[-1], flush=True)
-        runs[run_dir.name] = {"learners": rows, **spread(rows)}
+        runs[run_dir.name] = run_summary(rows)
     payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
                             "snapshots": args.snapshots, "episodes": args.episodes,
                             "opponent": args.opponent},

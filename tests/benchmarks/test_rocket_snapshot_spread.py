@@ -24,8 +24,9 @@ def test_newest_snapshots_by_step_oldest_first(bench, tmp_path) -> None:
 def test_spread_of_wins_and_the_final_learners_rank(bench) -> None:
     rows = [{"learner": "step_1", "wins": 80}, {"learner": "step_2", "wins": 92},
             {"learner": "step_3", "wins": 86}, {"learner": "final", "wins": 86}]
-    out = bench.spread(rows)
-    assert out["learners"] == 4
+    out = bench.run_summary(rows)
+    assert out["learners"] == rows   # every learner's row is kept beside the spread
+    assert out["count"] == 4
     assert out["wins"] == {"mean": 86.0, "std": 4.9}
     assert (out["min_wins"], out["max_wins"], out["final_wins"]) == (80, 92, 86)
     assert out["final_rank"] == 2   # one learner won more; the tie shares the rank

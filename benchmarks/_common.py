@@ -11,6 +11,7 @@ import re
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,20 @@ def finished_runs_parser(doc: str | None, count: str = "--episodes", default: in
     parser.add_argument(count, type=int, default=default, help=count_help)
     parser.add_argument("--name", required=True, help="results file name")
     return parser
+
+
+def us_per_step_alternating(labels: list[str], run_round: Any, steps: int,
+                            rounds: int) -> dict[str, float]:
+    """Microseconds per step of each label's `run_round(label)` (which takes `steps`
+    steps), the labels' rounds interleaved (A, B, A, B, ...) so that the VM's drift over
+    the run falls on every label alike: the side-by-side timing of the cost benchmarks."""
+    seconds = dict.fromkeys(labels, 0.0)
+    for _ in range(rounds):
+        for label in labels:
+            start = time.perf_counter()
+            run_round(label)
+            seconds[label] += time.perf_counter() - start
+    return {k: round(v / (steps * rounds) * 1e6, 1) for k, v in seconds.items()}
 
 
 def mean_and_sample_std(values: list[float], digits: int) -> dict[str, float]:

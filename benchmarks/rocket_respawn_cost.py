@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_result  # noqa: E402
+from _common import save_result, us_per_step_alternating  # noqa: E402
 
 
 def main() -> None:
@@ -50,19 +49,18 @@ def main() -> None:
     on._arena.set_car_demo_callback(count_on)
     demos = {"seeded": 0, "rocketsim": 0}
     chaser = Chaser("discrete")
-    seconds = {k: 0.0 for k in envs}
     load_before = os.getloadavg()
     obs = {label: env.reset(seed=0)[0] for label, env in envs.items()}
-    for _ in range(args.rounds):
-        for label, env in envs.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                if not env.agents:
-                    obs[label] = env.reset()[0]
-                acts = chaser(np.stack([obs[label][a] for a in env.agents]))
-                obs[label] = env.step(dict(zip(env.agents, acts, strict=True)))[0]
-            seconds[label] += time.perf_counter() - start
-    us = {k: round(v / (args.steps * args.rounds) * 1e6, 1) for k, v in seconds.items()}
+
+    def run_round(label: str) -> None:
+        env = envs[label]
+        for _ in range(args.steps):
+            if not env.agents:
+                obs[label] = env.reset()[0]
+            acts = chaser(np.stack([obs[label][a] for a in env.agents]))
+            obs[label] = env.step(dict(zip(env.agents, acts, strict=True)))[0]
+
+    us = us_per_step_alternating(list(envs), run_round, args.steps, args.rounds)
     payload = {"settings": vars(args), "us_per_env_step": us,
                "seeded_over_rocketsim": round(us["seeded"] / us["rocketsim"], 3),
                "demos": demos, "load_average_before": load_before,

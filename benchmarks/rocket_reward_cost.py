@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, save_result  # noqa: E402
+from _common import REPO, save_result, us_per_step_alternating  # noqa: E402
 
 CONFIG = "configs/experiments/ppo_rocket_1v1_hour.yaml"
 
@@ -73,25 +72,24 @@ def main() -> None:
 
     envs = {"yaml": make_rocket_env(rocket_settings(args.config, {}), seed=0),
             "with_set": make_rocket_env(rocket_settings(args.config, sets), seed=0)}
-    seconds = {k: 0.0 for k in envs}
-    games = {k: 0 for k in envs}
+    games = dict.fromkeys(envs, 0)
     rngs = {k: np.random.default_rng(0) for k in envs}
-    obs = {k: env.reset(seed=0)[0] for k, env in envs.items()}
+    for env in envs.values():
+        env.reset(seed=0)
+
+    def run_round(label: str) -> None:
+        env, rng = envs[label], rngs[label]
+        for _ in range(args.steps):
+            if not env.agents:
+                games[label] += 1
+                env.reset()
+            acts = rng.integers(0, 90, len(env.agents))
+            env.step(dict(zip(env.agents, acts, strict=True)))
+
     load_before = os.getloadavg()
-    for _ in range(args.rounds):
-        for label, env in envs.items():
-            rng = rngs[label]
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                if not env.agents:
-                    games[label] += 1
-                    obs[label] = env.reset()[0]
-                acts = rng.integers(0, 90, len(env.agents))
-                obs[label] = env.step(dict(zip(env.agents, acts, strict=True)))[0]
-            seconds[label] += time.perf_counter() - start
+    us = us_per_step_alternating(list(envs), run_round, args.steps, args.rounds)
     for env in envs.values():
         env.close()
-    us = {k: round(v / (args.steps * args.rounds) * 1e6, 1) for k, v in seconds.items()}
     payload = {"settings": {**vars(args), "set": sets}, "us_per_env_step": us,
                "with_set_over_yaml": round(us["with_set"] / us["yaml"], 3),
                "games": games, "load_average_before": load_before,

@@ -16,6 +16,7 @@ slower while those hours ran; this measures the first with the second held equal
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -55,8 +56,6 @@ def rocket_settings(config: str, sets: dict[str, float]) -> dict[str, Any]:
 
 
 def main() -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a reward weight of the second env (repeatable)")

@@ -133,6 +133,19 @@ def per_opponent(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: {k: per[name].get(k) for k in EVAL_KEYS} for name in per}
 
 
+def selection(run_dir: Path) -> dict[str, Any] | None:
+    """The run's choice of its final learner (selfplay.select_candidates), if it made one:
+    each candidate's step and validation goal difference, and the time it took."""
+    path = run_dir / "selection.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    return {**{k: report[k] for k in ("chosen", "chosen_train_env_steps", "final_step",
+                                      "games_per_opponent", "opponents", "skipped", "wall_s")},
+            "candidates": [[r["learner"], r["train_env_steps"], r["goal_difference"]]
+                           for r in report["candidates"]]}
+
+
 def summarize(run_dir: Path, evaluation: dict[str, Any] | None) -> dict[str, Any]:
     """The run's curves, ratings and (if given, else the saved one) evaluation."""
     from dreamlab.runtime.logger import read_metrics
@@ -179,7 +192,9 @@ def summarize(run_dir: Path, evaluation: dict[str, Any] | None) -> dict[str, Any
             "selfplay/score", "selfplay/score_vs_chaser", "train/entropy", "perf/overall_sps",
             "perf/collect_sps")},
         "evaluation": evals,
+        "evaluation_learner": evaluation.get("learner"),
         "evaluation_train_env_steps": evaluation.get("train_env_steps"),
+        "selection": selection(run_dir),
         "evaluation_game_limit_s": evaluation.get("game_limit_s"),
     }
     random_, chaser = evals.get("random"), evals.get("chaser")

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dreamlab.config.base import check_field, check_values, opt
+from dreamlab.errors import ConfigError
 from dreamlab.ppo.selfplay.schedule import (
     LEARNER_SIDES,
     LEARNER_TEAMS,
     TeamSizeSchedule,
     parse_stages,
 )
+
+SELECT_OPPONENTS = ("random", "chaser")  # scripted: the same games for every candidate
 
 
 @dataclass
@@ -47,12 +50,26 @@ class SelfPlayConfig:
                             choices=LEARNER_TEAMS)
     learner_side: str = opt("first", "in an uneven stage such as 1v2: first = the learner "
                             "is the 1, second = the 2, alternate", choices=LEARNER_SIDES)
+    select_candidates: int = opt(0, "at the end of training, the newest pool snapshots "
+                                 "that play validation games beside the final learner; "
+                                 "the best goal difference becomes the learner `dreamlab "
+                                 "eval` plays (select.py); 0 = the final learner", low=0)
+    select_games: int = opt(100, "validation games per candidate and opponent", low=1)
+    select_opponents: str = opt("random", "the validation games' opponents: random, chaser, "
+                                "or both comma-separated")
+    select_minutes: float = opt(3.0, "the selection's share of a time budget (--max-minutes):"
+                                " training stops this much earlier, and candidates still "
+                                "unplayed when it is spent are skipped", low=0)
 
     def __post_init__(self) -> None:
         for f in fields(self):
             if f.metadata.get("low") is not None or f.metadata.get("choices"):
                 check_field(f, getattr(self, f.name))
         self.schedule()  # bad stages fail here, with the config, not mid-run
+        bad = [n for n in self.select_opponents.split(",") if n.strip() not in SELECT_OPPONENTS]
+        if bad:
+            raise ConfigError(f"--select-opponents must name random and/or chaser, got "
+                              f"{self.select_opponents!r}")
 
     def schedule(self) -> TeamSizeSchedule:
         return TeamSizeSchedule(parse_stages(self.curriculum_stages, self.stage_starts))

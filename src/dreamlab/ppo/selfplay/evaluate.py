@@ -384,17 +384,26 @@ def record_video(setup: EvalSetup, opponent: Policy, path: Path, seed: int, titl
 
 # --- the command -----------------------------------------------------------------------
 _STEP_FILE = re.compile(r"^step_(\d+)\.pt$")
+SELECTED_FILE = "selected.pt"  # select.py's choice, in the run's checkpoints/
 
 
 def load_learner(run_dir: Path, checkpoint: str | Path | None = None) -> dict[str, Any]:
-    """The learner to evaluate: the run's newest step checkpoint, or the given file (as
-    given, or relative to the run dir). A pool snapshot carries no counters, so its step
-    (which picks the stage it is judged in) is read from its `step_<N>.pt` name."""
+    """The learner to evaluate: the given file (as given, or relative to the run dir), or
+    by default the run's newest step checkpoint, unless select.py chose another learner
+    at that checkpoint (checkpoints/selected.pt, its state then carries `selection`). A
+    pool snapshot carries no counters, so its step (which picks the stage it is judged
+    in) is read from its `step_<N>.pt` name."""
     if checkpoint is None:
         ckpt = StepCheckpointer(RunLayout(run_dir).checkpoints).load_latest()
         if ckpt is None:
             raise CheckpointError(f"{run_dir} holds no self-play checkpoint",
                                   "train first: dreamlab ppo --checkpoint-dir " + str(run_dir))
+        selected = RunLayout(run_dir).checkpoints / SELECTED_FILE
+        if selected.is_file():
+            state = safe_torch_load(selected)
+            # Chosen at an older checkpoint: training went on since, so the choice is stale.
+            if state["selection"]["final_step"] == int(ckpt["counters"]["global_step"]):
+                return state
         return ckpt
     path = next((p for p in (Path(checkpoint), run_dir / checkpoint) if p.is_file()), None)
     if path is None:
@@ -409,6 +418,15 @@ def load_learner(run_dir: Path, checkpoint: str | Path | None = None) -> dict[st
                                   "named it")
         state = {**state, "counters": {"global_step": int(match.group(1))}}
     return state
+
+
+def learner_source(ckpt: dict[str, Any], checkpoint: str | Path | None) -> str:
+    """Which learner load_learner gave: the file asked for, the selected one, the newest."""
+    if checkpoint is not None:
+        return str(checkpoint)
+    if "selection" in ckpt:
+        return f"the selected learner ({ckpt['selection']['learner']})"
+    return "the newest checkpoint"
 
 
 def play_against_random(cfg: PPOConfig, ckpt: dict[str, Any], games: int, seed: int
@@ -445,6 +463,7 @@ class RunGames:
     cfg: PPOConfig
     seed: int  # the evaluation's seed: every opponent's games start from it
     matches: list[OpponentGames]
+    learner: str = "the newest checkpoint"  # learner_source(): which learner played
 
 
 def play_run(run_dir: str | Path, episodes: int | None = None,
@@ -465,7 +484,7 @@ def play_run(run_dir: str | Path, episodes: int | None = None,
                                         derive_seed(seed, "opponent", o.name))
                 for o in opponents}
     ckpt = load_learner(run_dir, checkpoint)
-    source = "the newest checkpoint" if checkpoint is None else str(checkpoint)
+    source = learner_source(ckpt, checkpoint)
     setup = EvalSetup.from_checkpoint(cfg, ckpt, source, env=(rocket, obs_dim))
     games = episodes or cfg.eval_episodes
     matches: list[OpponentGames] = []
@@ -476,7 +495,7 @@ def play_run(run_dir: str | Path, episodes: int | None = None,
                 derive_seed(seed, "learner actions", opp.name)))
         matches.append(OpponentGames(opp, setup, play_games(setup, policies[opp.name],
                                                             games, seed)))
-    return RunGames(cfg, seed, matches)
+    return RunGames(cfg, seed, matches, source)
 
 
 def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
@@ -530,6 +549,7 @@ def evaluate_selfplay_run(run_dir: str | Path, episodes: int | None = None,
     result = EvalResult(
         env_id=cfg.env, algo="ppo", returns=returns, env_steps=env_steps, wall_s=wall,
         extra={"opponent": ",".join(m.opponent.name for m in run.matches),
+               "learner": run.learner,
                "team_size": setup.stage.name,
                "train_env_steps": setup.trained_env_steps, "deterministic": not sample_actions,
                **{k: total[k] for k in ("wins", "draws", "losses", "win_rate", "goals_for",

@@ -352,21 +352,24 @@ class SelfPlayRun:
                  rating.mu, rating.sigma, collect_sps, overall_sps)
 
     def summary(self, wall_s: float) -> EvalResult:
-        """Games of the final learner against random play (evaluate.py), with this
-        session's training games and the ratings beside them."""
-        from dreamlab.ppo.selfplay.evaluate import play_against_random
+        """Games of the final learner (or the one select.py chose) against random play
+        (evaluate.py), with this session's training games and the ratings beside them."""
+        from dreamlab.ppo.selfplay.evaluate import (
+            learner_source,
+            load_learner,
+            play_against_random,
+        )
 
         games = self.collector.stats
         rating = self.ratings.get(LEARNER)
-        ckpt = {"policy": self.agent.policy.state_dict(),
-                "obs_norm": self.agent.obs_norm.state_dict(),
-                "counters": {"global_step": self.agent.counters.global_step}}
+        ckpt = load_learner(self.layout.root)
         ev = play_against_random(self.cfg, ckpt, self.cfg.eval_episodes,
                                  derive_seed(self.cfg.seed, "eval"))
         return EvalResult(
             env_id=self.cfg.env, algo="ppo", returns=ev["returns"], env_steps=ev["env_steps"],
             wall_s=ev["wall_s"],
-            extra={"opponent": "random", "team_size": ev["team_size"], "deterministic": True,
+            extra={"opponent": "random", "learner": learner_source(ckpt, None),
+                   "team_size": ev["team_size"], "deterministic": True,
                    "wins": ev["wins"], "draws": ev["draws"], "losses": ev["losses"],
                    "goals_for": ev["wins"], "goals_against": ev["losses"],
                    "touches_per_minute": round(ev["touches_per_minute"], 3),
@@ -422,9 +425,22 @@ def train_selfplay(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
     manifest.set_status("running")
     layout.write_config(cfg.to_dict())
     threads_before = torch.get_num_threads()
-    run = SelfPlayRun(cfg, rocket, sp, schedule, snapshot_every, stop or StopRule())
+    stop = stop or StopRule()
+    if sp.select_candidates and stop.max_minutes:
+        # The validation games are inside the budget: training ends that much earlier.
+        stop = dataclasses.replace(stop, max_minutes=max(stop.max_minutes - sp.select_minutes,
+                                                         stop.max_minutes / 2))
+    run = SelfPlayRun(cfg, rocket, sp, schedule, snapshot_every, stop)
     try:
         wall = run.loop()
+        if sp.select_candidates:
+            from dreamlab.ppo.selfplay.select import select_final_learner
+
+            select_start = time.monotonic()
+            select_final_learner(layout.root, sp.select_candidates, sp.select_games,
+                                 sp.select_opponents,
+                                 sp.select_minutes if stop.max_minutes else 0.0)
+            wall += time.monotonic() - select_start
         result = run.summary(wall)
         result.write(layout.evaluation)
         manifest.set_status("done", outputs=[layout.evaluation, layout.plots / "ratings.png"],

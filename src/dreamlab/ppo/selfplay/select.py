@@ -1,0 +1,146 @@
+"""Choose a self-play run's final learner by validation games (`selfplay.select_candidates`).
+
+Why: in issue 13's hour the learners a few hundred thousand steps apart differ by 7 to 33
+wins in the same 100 games against random play (benchmarks/results/
+rocket_snapshot_spread_*.json), and the learner the clock happened to stop on ranked 7th,
+7th and 9th of nine in the hour YAML's three seeds. So at the end of training the newest
+checkpoint and the newest pool snapshots each play the same validation games against
+scripted opponents, and the one with the best goal difference becomes the learner that
+`dreamlab eval` plays.
+
+The validation games have seeds of their own (derived from the run seed with "select"),
+never the evaluation's ("eval"): this is checkpoint selection on a validation set, and
+the evaluation then judges the chosen learner on games it was not chosen on. Every
+candidate meets freshly seeded opponents, so all of them play from the same kickoffs
+against the same random draws until their own actions make the games differ.
+
+Files: checkpoints/selected.pt (the chosen weights, with the step they were trained to)
+and selection.json (every candidate's figures). `load_learner` plays selected.pt only
+while it was chosen at the run's newest checkpoint: training on from there makes a newer
+checkpoint, and the old choice is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dreamlab.config.ppo import PPOConfig
+from dreamlab.ppo.selfplay.evaluate import (
+    SELECTED_FILE,
+    EvalSetup,
+    Opponent,
+    eval_env,
+    load_learner,
+    opponent_names,
+    opponent_policy,
+    play_games,
+    summarize,
+)
+from dreamlab.runtime.atomic import atomic_torch_save, atomic_write_json
+from dreamlab.runtime.checkpoint import StepCheckpointer
+from dreamlab.runtime.rundir import RunLayout, load_run_config
+from dreamlab.runtime.seeding import derive_seed
+
+log = logging.getLogger("dreamlab")
+
+SELECTION_JSON = "selection.json"
+FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A learner that may be chosen: the newest checkpoint (`final`) or a pool snapshot."""
+
+    name: str
+    step: int
+    path: Path
+
+
+def candidates(run_dir: Path, snapshots: int) -> list[Candidate]:
+    """The newest step checkpoint, then the `snapshots` newest pool snapshots, newest
+    first (a snapshot taken at the final step is the same learner, so it is left out)."""
+    layout = RunLayout(run_dir)
+    existing = StepCheckpointer(layout.checkpoints).existing()
+    if not existing:
+        raise FileNotFoundError(f"{run_dir} holds no step checkpoint to choose from")
+    final_step, final_path = existing[-1]
+    out = [Candidate(FINAL, final_step, final_path)]
+    pool = []
+    for path in (layout.checkpoints / "pool").glob("step_*.pt"):
+        step = int(path.stem[len("step_"):])
+        if step < final_step:
+            pool.append(Candidate(path.stem, step, path))
+    pool.sort(key=lambda c: c.step, reverse=True)
+    return out + pool[:snapshots]
+
+
+def best(rows: list[dict[str, Any]]) -> int:
+    """Index of the row with the best goal difference; on a tie, the earlier row (the
+    newer learner: candidates come newest first)."""
+    if not rows:
+        raise ValueError("no candidate played")
+    top = max(r["goal_difference"] for r in rows)
+    return next(i for i, r in enumerate(rows) if r["goal_difference"] == top)
+
+
+def select_final_learner(run_dir: str | Path, snapshots: int, games: int,
+                         opponents: str = "random", minutes: float = 0.0) -> dict[str, Any]:
+    """Play every candidate (candidates()) `games` games against each opponent, write the
+    best one to checkpoints/selected.pt and every row to selection.json; return that JSON.
+
+    minutes > 0 bounds the time: a candidate that would not end inside it (at the mean
+    time of those before it) is skipped, and so are the older ones after it (listed as
+    such). The newest checkpoint always plays, so there is always a choice.
+    """
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir, PPOConfig)
+    names = opponent_names(opponents)
+    rocket, obs_dim = eval_env(cfg)
+    seed = derive_seed(cfg.seed, "select")
+    start = time.monotonic()
+    rows: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for cand in candidates(run_dir, snapshots):
+        spent = time.monotonic() - start
+        # Another candidate takes about as long as the ones before it: skip it unless
+        # it should end inside the budget.
+        if rows and minutes > 0 and spent + spent / len(rows) > minutes * 60.0:
+            skipped.append(cand.name)
+            continue
+        state = load_learner(run_dir, cand.path)
+        setup = EvalSetup.from_checkpoint(cfg, state, cand.name, env=(rocket, obs_dim))
+        row: dict[str, Any] = {"learner": cand.name, "train_env_steps": cand.step}
+        diff = 0
+        for name in names:
+            opponent = opponent_policy(Opponent(name, name), cfg, rocket, obs_dim,
+                                       derive_seed(seed, "opponent", name))
+            figures = summarize(play_games(setup, opponent, games, seed)["games"],
+                                rocket.tick_skip)
+            row[name] = {k: figures[k] for k in ("wins", "draws", "losses")}
+            diff += figures["goals_for"] - figures["goals_against"]
+        row["goal_difference"] = diff
+        rows.append(row)
+        states.append(state)
+        log.info("selection: %s (step %d) goal difference %+d over %d games", cand.name,
+                 cand.step, diff, games * len(names))
+    chosen = best(rows)
+    final_step = rows[0]["train_env_steps"]
+    state = states[chosen]
+    atomic_torch_save(RunLayout(run_dir).checkpoints / SELECTED_FILE, {
+        "policy": state["policy"], "obs_norm": state["obs_norm"],
+        "counters": {"global_step": rows[chosen]["train_env_steps"]},
+        "selection": {"learner": rows[chosen]["learner"], "final_step": final_step}})
+    payload = {"chosen": rows[chosen]["learner"],
+               "chosen_train_env_steps": rows[chosen]["train_env_steps"],
+               "final_step": final_step, "games_per_opponent": games, "opponents": names,
+               "seed": seed, "candidates": rows, "skipped": skipped,
+               "wall_s": round(time.monotonic() - start, 1)}
+    atomic_write_json(run_dir / SELECTION_JSON, payload)
+    log.info("selection: %s chosen of %d learners (%+d) in %.0f s", payload["chosen"],
+             len(rows), rows[chosen]["goal_difference"], payload["wall_s"])
+    return payload

@@ -57,15 +57,19 @@ def main() -> None:
     parser.add_argument("--opponent", default="random")
     args = parser.parse_args()
     from dreamlab.ppo.selfplay.evaluate import play_run, summarize
+    from dreamlab.ppo.selfplay.select import candidates
 
     load_before = os.getloadavg()
     runs: dict[str, Any] = {}
     for run_dir in args.run_dirs:
         rows: list[dict[str, Any]] = []
-        for path in [*newest_snapshots(run_dir, args.snapshots), None]:
+        # The newest step checkpoint, named: with select.py's choice in the run,
+        # checkpoint=None would play the chosen learner instead.
+        final = candidates(run_dir, 0)[0].path
+        for path in [*newest_snapshots(run_dir, args.snapshots), final]:
             match = play_run(run_dir, args.episodes, args.opponent, checkpoint=path).matches[0]
             figures = summarize(match.played["games"], match.setup.rocket.tick_skip)
-            rows.append({"learner": "final" if path is None else path.stem,
+            rows.append({"learner": "final" if path == final else path.stem,
                          "train_env_steps": match.setup.trained_env_steps,
                          **{k: figures[k] for k in ("wins", "draws", "losses",
                                                     "own_goals_against")}})

@@ -58,8 +58,9 @@ class SelfPlayConfig:
     select_opponents: str = opt("random", "the validation games' opponents: random, chaser, "
                                 "or both comma-separated")
     select_minutes: float = opt(3.0, "the selection's share of a time budget (--max-minutes):"
-                                " training stops this much earlier, and candidates still "
-                                "unplayed when it is spent are skipped", low=0)
+                                " training stops this much earlier, and a candidate that "
+                                "would not end inside it (at the mean time of those before"
+                                " it) is skipped, with the older ones", low=0)
 
     def __post_init__(self) -> None:
         for f in fields(self):

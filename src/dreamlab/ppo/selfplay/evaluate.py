@@ -3,10 +3,12 @@
     dreamlab eval RUN_DIR --episodes N --opponent random|chaser|SNAPSHOT [--save-videos]
                           [--sample-actions]
 
-The newest checkpoint's learner acts deterministically (the mode of its distribution, as
-PPO's own evaluation does; with `--sample-actions` it samples, as in training, from a
-generator seeded with the evaluation, so those games replay too) in the team size the
-curriculum had reached, alternating colours game by game. Opponents (`--opponent`,
+The newest checkpoint's learner (or the one the run chose among its newest snapshots by
+validation games, `selfplay.select_candidates`: select.py) acts deterministically (the
+mode of its distribution, as PPO's own evaluation does; with `--sample-actions` it
+samples, as in training, from a generator seeded with the evaluation, so those games
+replay too) in the team size the curriculum had reached, alternating colours game by
+game. Opponents (`--opponent`,
 several comma-separated or repeated; the default is random):
 
 * `random`: uniformly random actions of the learner's action space;

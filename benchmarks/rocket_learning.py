@@ -12,13 +12,15 @@ More seeds of one config (one hour each), then their mean and spread:
 
 Training is configs/experiments/ppo_rocket_1v1_hour.yaml under the trainer's own time
 budget (StopRule.max_minutes), so the run ends between updates with a checkpoint rather
-than being killed. Then the newest checkpoint plays --episodes games against random play
-and as many against the scripted chaser (`dreamlab eval`'s code: deterministic learner,
-games end at the first goal or after 2 minutes, a draw); that time is not part of the
-hour. The same games are played once more with the run's 30 s no-touch timeout ending a
-game as a draw, as evaluations before 11-30 did (`evaluation_no_touch_timeout`), so the
-figures compare with the older JSONs. Targets: >= 90% wins against random, more goals
-scored than conceded against the chaser, and snapshot ratings that rise over training.
+than being killed; the YAML's `selfplay.select_minutes` of the hour choose the final
+learner by validation games (ppo/selfplay/select.py), and the JSON's `selection` lists the
+choice. Then that learner plays --episodes games against random play and as many against
+the scripted chaser (`dreamlab eval`'s code: deterministic learner, games end at the first
+goal or after 2 minutes, a draw); that time is not part of the hour. The same games are
+played once more with the run's 30 s no-touch timeout ending a game as a draw, as
+evaluations before 11-30 did (`evaluation_no_touch_timeout`), so the figures compare with
+the older JSONs. Targets: >= 90% wins against random, more goals scored than conceded
+against the chaser, and snapshot ratings that rise over training.
 """
 
 from __future__ import annotations

@@ -89,3 +89,19 @@ def test_the_report_keeps_the_own_goals_of_an_evaluation(bench) -> None:
                                            "own_goals_for": 0}}}
     per = bench.per_opponent(evaluation)["random"]
     assert (per["own_goals_against"], per["own_goals_for"]) == (17, 0)
+
+
+def test_the_runs_choice_of_its_final_learner_is_reported(bench, tmp_path) -> None:
+    assert bench.selection(tmp_path) is None  # a run without the choice
+    rows = [{"learner": "final", "train_env_steps": 300, "goal_difference": 4,
+             "random": {"wins": 5, "draws": 0, "losses": 1}},
+            {"learner": "step_000000000200", "train_env_steps": 200, "goal_difference": 9,
+             "random": {"wins": 9, "draws": 0, "losses": 0}}]
+    (tmp_path / "selection.json").write_text(json.dumps({
+        "chosen": "step_000000000200", "chosen_train_env_steps": 200, "final_step": 300,
+        "games_per_opponent": 9, "opponents": ["random"], "seed": 7, "candidates": rows,
+        "skipped": ["step_000000000100"], "wall_s": 12.5}))
+    out = bench.selection(tmp_path)
+    assert out["chosen"] == "step_000000000200" and out["final_step"] == 300
+    assert out["candidates"] == [["final", 300, 4], ["step_000000000200", 200, 9]]
+    assert out["skipped"] == ["step_000000000100"] and out["wall_s"] == 12.5

@@ -19,7 +19,6 @@ between seeds is the seeds'.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,16 +26,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import finished_runs_parser, mean_and_sample_std, save_result  # noqa: E402
 
-_STEP = re.compile(r"step_(\d+)\.pt$")
-
 
 def newest_snapshots(run_dir: Path, count: int) -> list[Path]:
     """The run's `count` newest pool snapshots, oldest first (their names carry the step)."""
-    pool = sorted((run_dir / "checkpoints" / "pool").glob("step_*.pt"),
-                  key=lambda p: int(_STEP.search(p.name).group(1)))
+    from dreamlab.ppo.selfplay.select import pool_snapshots
+
+    pool = pool_snapshots(run_dir)
     if not pool:
         raise SystemExit(f"{run_dir} has no pool snapshots (checkpoints/pool/step_*.pt)")
-    return pool[-count:]
+    return [path for _, path in pool[-count:]]
 
 
 def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:

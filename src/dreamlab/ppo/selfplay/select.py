@@ -30,6 +30,7 @@ from typing import Any
 
 from dreamlab.config.ppo import PPOConfig
 from dreamlab.ppo.selfplay.evaluate import (
+    _STEP_FILE,
     SELECTED_FILE,
     EvalSetup,
     Opponent,
@@ -60,6 +61,14 @@ class Candidate:
     path: Path
 
 
+def pool_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, path) of every checkpoints/pool/step_<N>.pt file, oldest first (by the step
+    in the name, not the name's text order)."""
+    found = [(int(m.group(1)), p) for p in (RunLayout(run_dir).checkpoints / "pool").glob("*.pt")
+             if (m := _STEP_FILE.match(p.name))]
+    return sorted(found)
+
+
 def candidates(run_dir: Path, snapshots: int) -> list[Candidate]:
     """The newest step checkpoint, then the `snapshots` newest pool snapshots, newest
     first (a snapshot taken at the final step is the same learner, so it is left out)."""
@@ -69,13 +78,9 @@ def candidates(run_dir: Path, snapshots: int) -> list[Candidate]:
         raise FileNotFoundError(f"{run_dir} holds no step checkpoint to choose from")
     final_step, final_path = existing[-1]
     out = [Candidate(FINAL, final_step, final_path)]
-    pool = []
-    for path in (layout.checkpoints / "pool").glob("step_*.pt"):
-        step = int(path.stem[len("step_"):])
-        if step < final_step:
-            pool.append(Candidate(path.stem, step, path))
-    pool.sort(key=lambda c: c.step, reverse=True)
-    return out + pool[:snapshots]
+    pool = [Candidate(path.stem, step, path) for step, path in pool_snapshots(run_dir)
+            if step < final_step]
+    return out + pool[::-1][:snapshots]
 
 
 def best(rows: list[dict[str, Any]]) -> int:

@@ -91,6 +91,9 @@ class RocketEnvConfig:
                                "always kicks off)", low=0, high=1)
     fast_obs: bool = opt(True, "vectorised observation builder (same numbers as DefaultObs, "
                          "tested equal); false = RLGym's DefaultObs")
+    car_frame_obs: bool = opt(False, "append the ball, the goal it attacks and the other cars "
+                              "in the car's own axes (car_frame_obs.py) to DefaultObs' row; "
+                              "changes the observation size, so checkpoints do not mix")
     rewards: dict = field(default_factory=dict, metadata={
         "help": "reward weights (see configs/rocket_rewards.yaml); empty = those defaults"})
 

@@ -27,6 +27,7 @@ from rlgym.rocket_league.obs_builders import DefaultObs
 from rlgym.rocket_league.state_mutators import MutatorSequence
 
 from dreamlab.envs.rocket.actions import make_action_parser, num_discrete_actions
+from dreamlab.envs.rocket.car_frame_obs import CarFrameObs
 from dreamlab.envs.rocket.config import RocketEnvConfig, TeamSize, parse_team_size
 from dreamlab.envs.rocket.engine import HeldActionEngine
 from dreamlab.envs.rocket.fast_obs import FastDefaultObs, obs_size
@@ -69,6 +70,8 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self._engine = HeldActionEngine(respawn_rng=_respawn_rng(seed))
         obs_builder = (FastDefaultObs(cfg.max_team_size) if cfg.fast_obs
                        else DefaultObs(zero_padding=cfg.max_team_size))
+        if cfg.car_frame_obs:
+            obs_builder = CarFrameObs(obs_builder, cfg.max_team_size)
         self.rlgym = RLGym(
             state_mutator=MutatorSequence(
                 self._team_mutator, ScatterStartMutator(self._kickoff, cfg.scatter_start)),
@@ -85,7 +88,8 @@ class RocketLeagueParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         # One space object for every agent: PettingZoo requires the same object on each
         # call, and one policy reads every car's observation.
-        self._obs_space = gym.spaces.Box(-np.inf, np.inf, (obs_size(m),), np.float32)
+        self._obs_space = gym.spaces.Box(-np.inf, np.inf, (obs_size(m, cfg.car_frame_obs),),
+                                         np.float32)
         self._act_space: gym.spaces.Space = (
             gym.spaces.Discrete(num_discrete_actions()) if cfg.action == "discrete"
             else gym.spaces.Box(-1.0, 1.0, (8,), np.float32))

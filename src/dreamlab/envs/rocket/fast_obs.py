@@ -18,6 +18,8 @@ from rlgym.api import AgentID, ObsBuilder
 from rlgym.rocket_league.api import Car, GameState, PhysicsObject
 from rlgym.rocket_league.common_values import ORANGE_TEAM
 
+from dreamlab.envs.rocket.car_frame_obs import car_frame_size
+
 GLOBAL_FEATURES = 52  # ball 9 + boost pads 34 + the agent's own partial state 9
 CAR_FEATURES = 20
 # Mirroring the field for orange negates x and y of every vector (PhysicsObject.INV_VEC).
@@ -25,9 +27,11 @@ _FLIP3 = PhysicsObject.INV_VEC
 _FLIP_CAR = np.concatenate([np.tile(_FLIP3, 5), np.ones(5, dtype=np.float32)])
 
 
-def obs_size(max_team_size: int) -> int:
-    """Observation length for a padding of max_team_size cars a side (DefaultObs' formula)."""
-    return GLOBAL_FEATURES + CAR_FEATURES * 2 * max_team_size
+def obs_size(max_team_size: int, car_frame: bool = False) -> int:
+    """Observation length for a padding of max_team_size cars a side (DefaultObs' formula),
+    with the car-frame columns (car_frame_obs.py) when car_frame is set."""
+    return GLOBAL_FEATURES + CAR_FEATURES * 2 * max_team_size \
+        + (car_frame_size(max_team_size) if car_frame else 0)
 
 
 class FastDefaultObs(ObsBuilder[AgentID, np.ndarray, GameState, tuple[str, int]]):

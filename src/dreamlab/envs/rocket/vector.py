@@ -50,7 +50,8 @@ def _layout(num_envs: int, cfg: RocketEnvConfig) -> dict[str, tuple[tuple[int, .
     action = ((num_envs, slots), np.int64) if cfg.action == "discrete" else \
         ((num_envs, slots, 8), np.float32)
     return {
-        "obs": ((num_envs, slots, obs_size(cfg.max_team_size)), np.float32),
+        "obs": ((num_envs, slots, obs_size(cfg.max_team_size, cfg.car_frame_obs)),
+                np.float32),
         "actions": action,
         "rewards": ((num_envs, slots), np.float32),
         "alive": ((num_envs, slots), np.bool_),

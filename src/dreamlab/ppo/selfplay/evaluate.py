@@ -222,7 +222,7 @@ def eval_env(cfg: PPOConfig, no_touch_timeout: bool = False) -> tuple[RocketEnvC
     no_touch_s = rocket.no_touch_timeout_s if no_touch_timeout else game_s
     rocket = dataclasses.replace(rocket, game_timeout_s=game_s,
                                  no_touch_timeout_s=min(no_touch_s, game_s), scatter_start=0.0)
-    return rocket, obs_size(rocket.max_team_size)
+    return rocket, obs_size(rocket.max_team_size, rocket.car_frame_obs)
 
 
 @dataclass

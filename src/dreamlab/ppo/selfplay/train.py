@@ -131,7 +131,7 @@ class SelfPlayRun:
         self.stop_reason: str | None = None
         seed_everything(cfg.seed)
         self.device = setup_device(cfg.device, cfg.amp, cfg.tf32, ppo_num_threads(cfg, "mlp"))
-        self.obs_dim = obs_size(rocket.max_team_size)
+        self.obs_dim = obs_size(rocket.max_team_size, rocket.car_frame_obs)
         # Games against itself (p_self) train on both teams' cars: a column for each.
         self.two_sided = sp.p_self > 0.0
         self.columns = cfg.num_envs * rocket.max_team_size * (2 if self.two_sided else 1)

@@ -14,7 +14,7 @@ pytest.importorskip("pettingzoo")
 pytest.importorskip("openskill")
 
 from dreamlab.config.ppo import PPOConfig  # noqa: E402
-from dreamlab.errors import ConfigError  # noqa: E402
+from dreamlab.errors import CheckpointError, ConfigError  # noqa: E402
 from dreamlab.ppo.selfplay import select as sel  # noqa: E402
 from dreamlab.ppo.selfplay import train as sp_train  # noqa: E402
 from dreamlab.ppo.selfplay.config import SelfPlayConfig  # noqa: E402
@@ -115,3 +115,11 @@ def test_unknown_validation_opponents_are_an_error() -> None:
         SelfPlayConfig.from_dict({"select_opponents": "random,step_000000000064"})
     assert dataclasses.asdict(SelfPlayConfig.from_dict(
         {"select_opponents": "chaser"}))["select_opponents"] == "chaser"
+
+
+def test_a_run_without_a_checkpoint_is_one_error_line(selected, tmp_path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(selected / "config.yaml", run / "config.yaml")
+    with pytest.raises(CheckpointError, match="holds no step checkpoint"):
+        sel.select_final_learner(run, snapshots=2, games=1)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamlab.config.ppo import PPOConfig
+from dreamlab.errors import CheckpointError
 from dreamlab.ppo.selfplay.evaluate import (
     _STEP_FILE,
     SELECTED_FILE,
@@ -75,7 +76,8 @@ def candidates(run_dir: Path, snapshots: int) -> list[Candidate]:
     layout = RunLayout(run_dir)
     existing = StepCheckpointer(layout.checkpoints).existing()
     if not existing:
-        raise FileNotFoundError(f"{run_dir} holds no step checkpoint to choose from")
+        raise CheckpointError(f"{run_dir} holds no step checkpoint to choose from",
+                              "train first: dreamlab ppo --checkpoint-dir " + str(run_dir))
     final_step, final_path = existing[-1]
     out = [Candidate(FINAL, final_step, final_path)]
     pool = [Candidate(path.stem, step, path) for step, path in pool_snapshots(run_dir)

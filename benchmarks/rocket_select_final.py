@@ -33,7 +33,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import finished_runs_parser, mean_and_sample_std, save_result  # noqa: E402
 
-KEYS = ("wins", "draws", "losses", "goals_for", "goals_against", "own_goals_against")
+KEYS = ("wins", "draws", "losses", "goals_for", "goals_against", "own_goals_for",
+        "own_goals_against")  # own_goals_for: the opponent's own goals (the chaser scores some)
 
 
 def figures(evaluation: Any) -> dict[str, dict[str, Any]]:

@@ -118,3 +118,36 @@ def test_car_frame_columns_of_orange_equal_blues_view_of_the_mirrored_state() ->
         orange = car_frame_features(["orange-0"], state, 1)[0]
         as_blue = car_frame_features(["orange-0"], _mirrored(state), 1)[0]
         np.testing.assert_allclose(orange, as_blue, atol=1e-5)
+
+
+def _car_frame_one_by_one(agent, state, max_team_size: int) -> np.ndarray:
+    """The car-frame columns written out plainly, one agent and one car at a time."""
+    from dreamlab.envs.rocket.car_frame_obs import LIN_VEL_COEF, POS_COEF
+
+    me = state.cars[agent]
+    r, p, v = me.physics.rotation_mtx, me.physics.position, me.physics.linear_velocity
+    goal = np.array([0.0, 5120.0 if me.team_num == 0 else -5120.0, 642.775 / 2])
+    row = [r.T @ (state.ball.position - p) * POS_COEF,
+           r.T @ (state.ball.linear_velocity - v) * LIN_VEL_COEF, r.T @ (goal - p) * POS_COEF]
+    others = {True: [], False: []}
+    for other, car in state.cars.items():
+        if other != agent:
+            others[car.team_num == me.team_num].append(
+                np.concatenate([r.T @ (car.physics.position - p) * POS_COEF,
+                                r.T @ (car.physics.linear_velocity - v) * LIN_VEL_COEF]))
+    allies = others[True] + [np.zeros(6)] * (max_team_size - 1 - len(others[True]))
+    enemies = others[False] + [np.zeros(6)] * (max_team_size - len(others[False]))
+    return np.concatenate(row + allies + enemies)
+
+
+@pytest.mark.parametrize("team_size", ["1v2", "2v1", "2v2"])
+def test_car_frame_columns_put_every_car_in_its_slot(team_size: str) -> None:
+    from dreamlab.envs.rocket.car_frame_obs import car_frame_features
+
+    tables: dict = {}
+    for state, obs in _car_frame_env_rows(team_size, steps=15, seed=9):
+        agents = list(obs)
+        got = car_frame_features(agents, state, 2, tables)
+        for i, agent in enumerate(agents):
+            np.testing.assert_allclose(got[i], _car_frame_one_by_one(agent, state, 2),
+                                       atol=1e-5, err_msg=agent)

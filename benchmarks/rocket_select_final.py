@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=8, help="newest pool snapshots")
     parser.add_argument("--games", type=int, default=60, help="validation games per opponent")
     parser.add_argument("--opponents", default="random,chaser", help="validation opponents")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="candidates played side by side (the same rows as 1)")
     args = parser.parse_args()
     from dreamlab.ppo.selfplay.evaluate import evaluate_selfplay_run
     from dreamlab.ppo.selfplay.select import candidates, select_final_learner
@@ -72,7 +74,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for run_dir in args.run_dirs:
             final_path = candidates(run_dir, 0)[0].path
-            report = select_final_learner(run_dir, args.candidates, args.games, args.opponents)
+            report = select_final_learner(run_dir, args.candidates, args.games, args.opponents,
+                                          workers=args.workers)
             ev = {}
             for who, checkpoint in (("chosen", None), ("final", final_path)):
                 ev[who] = figures(evaluate_selfplay_run(
@@ -87,7 +90,7 @@ def main() -> None:
                   {w: ev[w]["random"]["wins"] for w in ev}, flush=True)
     payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
                             "candidates": args.candidates, "validation_games": args.games,
-                            "validation_opponents": args.opponents,
+                            "validation_opponents": args.opponents, "workers": args.workers,
                             "evaluation_games": args.episodes},
                "runs": runs, "over_runs": aggregate(runs),
                "load_average_before": load_before, "load_average_after": os.getloadavg()}

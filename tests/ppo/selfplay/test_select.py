@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 pytest.importorskip("RocketSim")
 pytest.importorskip("rlgym_tools")
@@ -91,6 +92,35 @@ def test_a_spent_time_budget_skips_the_older_candidates(selected, tmp_path) -> N
     assert [r["learner"] for r in report["candidates"]] == ["final"]
     assert report["skipped"] == ["step_000000000192", "step_000000000128"]
     assert report["chosen"] == "final"
+
+
+def test_workers_play_the_same_games_as_one_process(selected, tmp_path) -> None:
+    """Candidates played in spawned processes give the rows that playing them one after
+    another in this process gives. The run's games are made 30 s long here, so the
+    chaser scores in some and the rows differ from seed to seed (checked)."""
+    assert json.loads((selected / sel.SELECTION_JSON).read_text())["workers"] == 2
+    run = tmp_path / "run"
+    shutil.copytree(selected, run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["rocket"]["game_timeout_s"] = 30.0
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    kw = {"snapshots": 2, "games": 3, "opponents": "chaser"}
+    side_by_side = sel.select_final_learner(run, workers=2, **kw)
+    one_by_one = sel.select_final_learner(run, workers=1, **kw)
+    assert one_by_one["candidates"] == side_by_side["candidates"]
+    assert one_by_one["chosen"] == side_by_side["chosen"]
+    # The games decide something, so a worker on other seeds would show.
+    other_seeds = [sel.play_candidate(run, c, 3, ["chaser"], side_by_side["seed"] + 1)
+                   for c in sel.candidates(run, 2)]
+    assert other_seeds != side_by_side["candidates"]
+
+
+def test_with_workers_a_spent_budget_still_plays_the_first_of_each(selected, tmp_path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(selected, run)
+    report = sel.select_final_learner(run, snapshots=2, games=2, minutes=1e-9, workers=2)
+    assert [r["learner"] for r in report["candidates"]] == ["final", "step_000000000192"]
+    assert report["skipped"] == ["step_000000000128"]
 
 
 def test_the_selection_comes_out_of_the_time_budget(tmp_path, monkeypatch) -> None:

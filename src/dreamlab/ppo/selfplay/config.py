@@ -61,6 +61,9 @@ class SelfPlayConfig:
                                 " training stops this much earlier, and a candidate that "
                                 "would not end inside it (at the mean time of those before"
                                 " it) is skipped, with the older ones", low=0)
+    select_workers: int = opt(2, "processes that play candidates' validation games side by "
+                              "side (one env each); 1 = one after another in the trainer's "
+                              "own process", low=1)
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -23,7 +23,9 @@ checkpoint, and the old choice is ignored.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,50 +96,103 @@ def best(rows: list[dict[str, Any]]) -> int:
     return next(i for i, r in enumerate(rows) if r["goal_difference"] == top)
 
 
+def play_candidate(run_dir: Path, cand: Candidate, games: int, names: list[str], seed: int
+                   ) -> dict[str, Any]:
+    """One candidate's validation games, its row of selection.json. It reads everything
+    from the run dir, so a worker process can play it as well as the caller."""
+    cfg = load_run_config(run_dir, PPOConfig)
+    rocket, obs_dim = eval_env(cfg)
+    setup = EvalSetup.from_checkpoint(cfg, load_learner(run_dir, cand.path), cand.name,
+                                      env=(rocket, obs_dim))
+    row: dict[str, Any] = {"learner": cand.name, "train_env_steps": cand.step}
+    diff = 0
+    for name in names:
+        opponent = opponent_policy(Opponent(name, name), cfg, rocket, obs_dim,
+                                   derive_seed(seed, "opponent", name))
+        figures = summarize(play_games(setup, opponent, games, seed)["games"],
+                            rocket.tick_skip)
+        row[name] = {k: figures[k] for k in ("wins", "draws", "losses", "touches_per_minute")}
+        diff += figures["goals_for"] - figures["goals_against"]
+    row["goal_difference"] = diff
+    return row
+
+
+def _one_thread() -> None:
+    """A validation worker's torch threads: the workers already fill the cores."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def play_candidates(run_dir: Path, cands: list[Candidate], games: int, names: list[str],
+                    seed: int, minutes: float = 0.0, workers: int = 1
+                    ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every candidate's row, in candidate order, and the names of those skipped for time.
+
+    `workers` > 1 plays that many candidates at once, each in a spawned process (a
+    candidate's games are one env on one core, so on two cores two candidates take about
+    the time of one). With minutes > 0 a candidate starts only if it should end inside the
+    budget, judged by the mean time the finished ones took; once one does not fit, it and
+    every older one are skipped. The first `workers` always play, so the newest checkpoint
+    always does.
+    """
+    start = time.monotonic()
+    rows: dict[int, dict[str, Any]] = {}
+    took: list[float] = []
+    queue = list(enumerate(cands))
+
+    def fits() -> bool:
+        return not took or minutes <= 0 or \
+            time.monotonic() - start + sum(took) / len(took) <= minutes * 60.0
+
+    def finished(i: int, row: dict[str, Any], began: float) -> None:
+        rows[i] = row
+        took.append(time.monotonic() - began)
+        log.info("selection: %s (step %d) goal difference %+d over %d games",
+                 row["learner"], row["train_env_steps"], row["goal_difference"],
+                 games * len(names))
+
+    if workers <= 1:
+        while queue and fits():
+            i, cand = queue.pop(0)
+            began = time.monotonic()
+            finished(i, play_candidate(run_dir, cand, games, names, seed), began)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+            running: dict[Future, tuple[int, float]] = {}
+            while queue or running:
+                while queue and len(running) < workers and fits():
+                    i, cand = queue.pop(0)
+                    job = pool.submit(play_candidate, run_dir, cand, games, names, seed)
+                    running[job] = (i, time.monotonic())
+                if not running:
+                    break
+                for job in wait(running, return_when=FIRST_COMPLETED).done:
+                    i, began = running.pop(job)
+                    finished(i, job.result(), began)
+    return [rows[i] for i in sorted(rows)], [cand.name for _, cand in queue]
+
+
 def select_final_learner(run_dir: str | Path, snapshots: int, games: int,
-                         opponents: str = "random", minutes: float = 0.0) -> dict[str, Any]:
+                         opponents: str = "random", minutes: float = 0.0,
+                         workers: int = 1) -> dict[str, Any]:
     """Play every candidate (candidates()) `games` games against each opponent, write the
     best one to checkpoints/selected.pt and every row to selection.json; return that JSON.
 
-    minutes > 0 bounds the time: a candidate that would not end inside it (at the mean
-    time of those before it) is skipped, and so are the older ones after it (listed as
-    such). The newest checkpoint always plays, so there is always a choice.
+    minutes > 0 bounds the time and `workers` plays candidates side by side
+    (play_candidates). The newest checkpoint always plays, so there is always a choice.
     """
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir, PPOConfig)
     names = opponent_names(opponents)
-    rocket, obs_dim = eval_env(cfg)
     seed = derive_seed(cfg.seed, "select")
     start = time.monotonic()
-    rows: list[dict[str, Any]] = []
-    states: list[dict[str, Any]] = []
-    skipped: list[str] = []
-    for cand in candidates(run_dir, snapshots):
-        spent = time.monotonic() - start
-        # Another candidate takes about as long as the ones before it: skip it unless
-        # it should end inside the budget.
-        if rows and minutes > 0 and spent + spent / len(rows) > minutes * 60.0:
-            skipped.append(cand.name)
-            continue
-        state = load_learner(run_dir, cand.path)
-        setup = EvalSetup.from_checkpoint(cfg, state, cand.name, env=(rocket, obs_dim))
-        row: dict[str, Any] = {"learner": cand.name, "train_env_steps": cand.step}
-        diff = 0
-        for name in names:
-            opponent = opponent_policy(Opponent(name, name), cfg, rocket, obs_dim,
-                                       derive_seed(seed, "opponent", name))
-            figures = summarize(play_games(setup, opponent, games, seed)["games"],
-                                rocket.tick_skip)
-            row[name] = {k: figures[k] for k in ("wins", "draws", "losses")}
-            diff += figures["goals_for"] - figures["goals_against"]
-        row["goal_difference"] = diff
-        rows.append(row)
-        states.append(state)
-        log.info("selection: %s (step %d) goal difference %+d over %d games", cand.name,
-                 cand.step, diff, games * len(names))
+    cands = candidates(run_dir, snapshots)
+    rows, skipped = play_candidates(run_dir, cands, games, names, seed, minutes, workers)
     chosen = best(rows)
     final_step = rows[0]["train_env_steps"]
-    state = states[chosen]
+    state = load_learner(run_dir, cands[chosen].path)
     atomic_torch_save(RunLayout(run_dir).checkpoints / SELECTED_FILE, {
         "policy": state["policy"], "obs_norm": state["obs_norm"],
         "counters": {"global_step": rows[chosen]["train_env_steps"]},
@@ -145,7 +200,7 @@ def select_final_learner(run_dir: str | Path, snapshots: int, games: int,
     payload = {"chosen": rows[chosen]["learner"],
                "chosen_train_env_steps": rows[chosen]["train_env_steps"],
                "final_step": final_step, "games_per_opponent": games, "opponents": names,
-               "seed": seed, "candidates": rows, "skipped": skipped,
+               "seed": seed, "candidates": rows, "skipped": skipped, "workers": workers,
                "wall_s": round(time.monotonic() - start, 1)}
     atomic_write_json(run_dir / SELECTION_JSON, payload)
     log.info("selection: %s chosen of %d learners (%+d) in %.0f s", payload["chosen"],

@@ -439,7 +439,8 @@ def train_selfplay(cfg: PPOConfig, stop: StopRule | None = None) -> Any:
             select_start = time.monotonic()
             select_final_learner(layout.root, sp.select_candidates, sp.select_games,
                                  sp.select_opponents,
-                                 sp.select_minutes if stop.max_minutes else 0.0)
+                                 sp.select_minutes if stop.max_minutes else 0.0,
+                                 sp.select_workers)
             wall += time.monotonic() - select_start
         result = run.summary(wall)
         result.write(layout.evaluation)

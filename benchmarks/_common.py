@@ -145,6 +145,30 @@ def us_per_step_alternating(labels: list[str], run_round: Any, steps: int,
     return {k: round(v / (steps * rounds) * 1e6, 1) for k, v in seconds.items()}
 
 
+def random_play_us_per_step(envs: dict[str, Any], steps: int, rounds: int
+                            ) -> tuple[dict[str, float], dict[str, int]]:
+    """us_per_step_alternating over Rocket League envs, every car on a uniformly random
+    lookup-table action (each env its own seeded generator), a game reset when it ends:
+    microseconds per env step of each env, and how many games each began."""
+    import numpy as np
+
+    games = dict.fromkeys(envs, 0)
+    rngs = {label: np.random.default_rng(0) for label in envs}
+    for env in envs.values():
+        env.reset(seed=0)
+
+    def run_round(label: str) -> None:
+        env, rng = envs[label], rngs[label]
+        for _ in range(steps):
+            if not env.agents:
+                games[label] += 1
+                env.reset()
+            acts = rng.integers(0, 90, len(env.agents))
+            env.step(dict(zip(env.agents, acts, strict=True)))
+
+    return us_per_step_alternating(list(envs), run_round, steps, rounds), games
+
+
 def mean_and_sample_std(values: list[float], digits: int) -> dict[str, float]:
     """Mean and sample std (n - 1) of a few seeds' figures, rounded; one value has std 0.
     The Rocket League benchmarks report this; spread_over_seeds (World Models) the

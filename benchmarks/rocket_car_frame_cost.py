@@ -17,10 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_result, us_per_step_alternating  # noqa: E402
+from _common import random_play_us_per_step, save_result  # noqa: E402
 
 
 def main() -> None:
@@ -35,19 +33,8 @@ def main() -> None:
     envs = {"default_obs": make_rocket_env(base, seed=0),
             "car_frame": make_rocket_env({**base, "car_frame_obs": True}, seed=0)}
     sizes = {label: env.observation_space("blue-0").shape[0] for label, env in envs.items()}
-    rngs = {label: np.random.default_rng(0) for label in envs}
     load_before = os.getloadavg()
-    for env in envs.values():
-        env.reset(seed=0)
-
-    def run_round(label: str) -> None:
-        env, rng = envs[label], rngs[label]
-        for _ in range(args.steps):
-            if not env.agents:
-                env.reset()
-            env.step({a: int(rng.integers(90)) for a in env.agents})
-
-    us = us_per_step_alternating(list(envs), run_round, args.steps, args.rounds)
+    us, _ = random_play_us_per_step(envs, args.steps, args.rounds)
     payload = {"settings": vars(args), "obs_size": sizes, "us_per_env_step": us,
                "car_frame_over_default": round(us["car_frame"] / us["default_obs"], 3),
                "load_average_before": load_before, "load_average_after": os.getloadavg()}

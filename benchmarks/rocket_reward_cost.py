@@ -22,10 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, save_result, us_per_step_alternating  # noqa: E402
+from _common import REPO, random_play_us_per_step, save_result  # noqa: E402
 
 CONFIG = "configs/experiments/ppo_rocket_1v1_hour.yaml"
 
@@ -71,22 +69,8 @@ def main() -> None:
 
     envs = {"yaml": make_rocket_env(rocket_settings(args.config, {}), seed=0),
             "with_set": make_rocket_env(rocket_settings(args.config, sets), seed=0)}
-    games = dict.fromkeys(envs, 0)
-    rngs = {k: np.random.default_rng(0) for k in envs}
-    for env in envs.values():
-        env.reset(seed=0)
-
-    def run_round(label: str) -> None:
-        env, rng = envs[label], rngs[label]
-        for _ in range(args.steps):
-            if not env.agents:
-                games[label] += 1
-                env.reset()
-            acts = rng.integers(0, 90, len(env.agents))
-            env.step(dict(zip(env.agents, acts, strict=True)))
-
     load_before = os.getloadavg()
-    us = us_per_step_alternating(list(envs), run_round, args.steps, args.rounds)
+    us, games = random_play_us_per_step(envs, args.steps, args.rounds)
     for env in envs.values():
         env.close()
     payload = {"settings": {**vars(args), "set": sets}, "us_per_env_step": us,

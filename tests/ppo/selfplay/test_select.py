@@ -110,7 +110,7 @@ def test_workers_play_the_same_games_as_one_process(selected, tmp_path) -> None:
     assert one_by_one["candidates"] == side_by_side["candidates"]
     assert one_by_one["chosen"] == side_by_side["chosen"]
     # The games decide something, so a worker on other seeds would show.
-    other_seeds = [sel.play_candidate(run, c, 3, ["chaser"], side_by_side["seed"] + 1)
+    other_seeds = [sel.play_candidate(c, run, 3, ["chaser"], side_by_side["seed"] + 1)
                    for c in sel.candidates(run, 2)]
     assert other_seeds != side_by_side["candidates"]
 

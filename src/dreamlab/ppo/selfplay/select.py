@@ -23,15 +23,15 @@ checkpoint, and the old choice is ignored.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from dreamlab.config.ppo import PPOConfig
 from dreamlab.errors import CheckpointError
+from dreamlab.parallel.executor import make_executor
 from dreamlab.ppo.selfplay.evaluate import (
     _STEP_FILE,
     SELECTED_FILE,
@@ -96,7 +96,7 @@ def best(rows: list[dict[str, Any]]) -> int:
     return next(i for i, r in enumerate(rows) if r["goal_difference"] == top)
 
 
-def play_candidate(run_dir: Path, cand: Candidate, games: int, names: list[str], seed: int
+def play_candidate(cand: Candidate, run_dir: Path, games: int, names: list[str], seed: int
                    ) -> dict[str, Any]:
     """One candidate's validation games, its row of selection.json. It reads everything
     from the run dir, so a worker process can play it as well as the caller."""
@@ -129,49 +129,31 @@ def play_candidates(run_dir: Path, cands: list[Candidate], games: int, names: li
                     ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every candidate's row, in candidate order, and the names of those skipped for time.
 
-    `workers` > 1 plays that many candidates at once, each in a spawned process (a
-    candidate's games are one env on one core, so on two cores two candidates take about
-    the time of one). With minutes > 0 a candidate starts only if it should end inside the
-    budget, judged by the mean time the finished ones took; once one does not fit, it and
-    every older one are skipped. The first `workers` always play, so the newest checkpoint
-    always does.
+    Candidates play in waves of `workers`, each candidate in a process of the executor's
+    pool (a candidate's games are one env on one core, so on two cores a wave of two takes
+    about the time of one candidate); workers <= 1 plays them one by one in this process.
+    With minutes > 0 a wave starts only if it should end inside the budget, judged by the
+    mean time of the waves before it; once one does not fit, it and every older candidate
+    are skipped. The first wave always plays, so the newest checkpoint always does.
     """
+    play = partial(play_candidate, run_dir=run_dir, games=games, names=names, seed=seed)
     start = time.monotonic()
-    rows: dict[int, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     took: list[float] = []
-    queue = list(enumerate(cands))
-
-    def fits() -> bool:
-        return not took or minutes <= 0 or \
-            time.monotonic() - start + sum(took) / len(took) <= minutes * 60.0
-
-    def finished(i: int, row: dict[str, Any], began: float) -> None:
-        rows[i] = row
-        took.append(time.monotonic() - began)
-        log.info("selection: %s (step %d) goal difference %+d over %d games",
-                 row["learner"], row["train_env_steps"], row["goal_difference"],
-                 games * len(names))
-
-    if workers <= 1:
-        while queue and fits():
-            i, cand = queue.pop(0)
+    queue = list(cands)
+    with make_executor("local", max(1, workers), initializer=_one_thread if workers > 1
+                       else None) as pool:
+        while queue and (not took or minutes <= 0 or
+                         time.monotonic() - start + sum(took) / len(took) <= minutes * 60.0):
+            wave, queue = queue[:pool.workers], queue[pool.workers:]
             began = time.monotonic()
-            finished(i, play_candidate(run_dir, cand, games, names, seed), began)
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
-            running: dict[Future, tuple[int, float]] = {}
-            while queue or running:
-                while queue and len(running) < workers and fits():
-                    i, cand = queue.pop(0)
-                    job = pool.submit(play_candidate, run_dir, cand, games, names, seed)
-                    running[job] = (i, time.monotonic())
-                if not running:
-                    break
-                for job in wait(running, return_when=FIRST_COMPLETED).done:
-                    i, began = running.pop(job)
-                    finished(i, job.result(), began)
-    return [rows[i] for i in sorted(rows)], [cand.name for _, cand in queue]
+            rows += pool.map(play, wave)
+            took.append(time.monotonic() - began)
+            for row in rows[-len(wave):]:
+                log.info("selection: %s (step %d) goal difference %+d over %d games",
+                         row["learner"], row["train_env_steps"], row["goal_difference"],
+                         games * len(names))
+    return rows, [cand.name for cand in queue]
 
 
 def select_final_learner(run_dir: str | Path, snapshots: int, games: int,

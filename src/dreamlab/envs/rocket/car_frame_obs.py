@@ -29,6 +29,8 @@ from rlgym.api import AgentID, ObsBuilder
 from rlgym.rocket_league.api import GameState
 from rlgym.rocket_league.common_values import BLUE_GOAL_CENTER, BLUE_TEAM, ORANGE_GOAL_CENTER
 
+from dreamlab.envs.rocket.config import other_car_slots
+
 POS_COEF = 1 / 2300      # DefaultObs' scales, so the new columns sit in the same range
 LIN_VEL_COEF = 1 / 2300
 OWN_FEATURES = 9         # ball position, ball velocity, attacked goal: 3 each
@@ -106,11 +108,7 @@ def _index_table(ids: tuple, teams: tuple, agents: tuple, max_team_size: int) ->
     for row, agent in enumerate(agents):
         me = ids.index(agent)
         table[row, 0:9] = np.concatenate([vec(me, 0), vec(me, 1), vec(me, 2)])
-        allies = [k for k in range(n) if k != me and teams[k] == teams[me]]
-        enemies = [k for k in range(n) if teams[k] != teams[me]]
-        slots = list(enumerate(allies)) + [(max_team_size - 1 + j, k)
-                                           for j, k in enumerate(enemies)]
-        for slot, k in slots:
+        for slot, k in other_car_slots(teams, me, max_team_size):
             col = OWN_FEATURES + OTHER_FEATURES * slot
             table[row, col:col + 3] = vec(me, 3 + k)
             table[row, col + 3:col + 6] = vec(me, 3 + n + k)

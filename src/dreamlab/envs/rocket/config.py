@@ -67,6 +67,17 @@ def check_fits_padding(size: TeamSize, max_team_size: int) -> None:
         )
 
 
+def other_car_slots(teams: tuple[int, ...] | list[int], me: int, max_team_size: int
+                    ) -> list[tuple[int, int]]:
+    """(slot, car index) of every car but `me`, in DefaultObs' order: allies in slots 0,
+    1, ... and opponents after the allies' padding (max_team_size - 1 slots), as
+    DefaultObs lays out its rows; FastDefaultObs and the car-frame columns both read it."""
+    allies = [k for k in range(len(teams)) if k != me and teams[k] == teams[me]]
+    enemies = [k for k in range(len(teams)) if teams[k] != teams[me]]
+    first_enemy = max(max_team_size - 1, len(allies))
+    return list(enumerate(allies)) + [(first_enemy + j, k) for j, k in enumerate(enemies)]
+
+
 @dataclass
 class RocketEnvConfig:
     """Every knob of the Rocket League env; the `rocket:` block of a self-play YAML."""

@@ -19,6 +19,7 @@ from rlgym.rocket_league.api import Car, GameState, PhysicsObject
 from rlgym.rocket_league.common_values import ORANGE_TEAM
 
 from dreamlab.envs.rocket.car_frame_obs import car_frame_size
+from dreamlab.envs.rocket.config import other_car_slots
 
 GLOBAL_FEATURES = 52  # ball 9 + boost pads 34 + the agent's own partial state 9
 CAR_FEATURES = 20
@@ -109,16 +110,9 @@ class FastDefaultObs(ObsBuilder[AgentID, np.ndarray, GameState, tuple[str, int]]
             table[row, 9 + num_pads:GLOBAL_FEATURES] = partial + 9 * me + np.arange(9)
             col = GLOBAL_FEATURES
             table[row, col:col + CAR_FEATURES] = cars + CAR_FEATURES * me + car_cols
-            allies = [k for k in range(n) if k != me and teams[k] == teams[me]]
-            enemies = [k for k in range(n) if teams[k] != teams[me]]
-            col += CAR_FEATURES
-            for k in allies:
+            for slot, k in other_car_slots(teams, me, self.zero_padding):
+                col = GLOBAL_FEATURES + CAR_FEATURES * (1 + slot)
                 table[row, col:col + CAR_FEATURES] = cars + CAR_FEATURES * k + car_cols
-                col += CAR_FEATURES
-            col = GLOBAL_FEATURES + CAR_FEATURES * max(self.zero_padding, len(allies) + 1)
-            for k in enemies:
-                table[row, col:col + CAR_FEATURES] = cars + CAR_FEATURES * k + car_cols
-                col += CAR_FEATURES
         return table
 
     def _ball_features(self, ball: PhysicsObject) -> np.ndarray:

@@ -14,10 +14,16 @@ YAML have scored 75 to 91 wins. If learners a few hundred thousand steps apart i
 differ as much, a single hour's final figure is mostly the luck of where the clock
 stopped, and comparing two YAMLs one seed each says little; if they agree, the spread
 between seeds is the seeds'.
+
+Where the run chose its final learner (selection.json, ppo/selfplay/select.py), the JSON
+also says where the chosen learner ranks in these games, and where the learner with the
+most validation wins against random would have: the choice sums goal differences over
+its opponents, and against the chaser those include the chaser's own goals.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -49,6 +55,27 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "final_rank": None if final is None else 1 + sum(w > final for w in wins)}
 
 
+def rank_of(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The named learner's wins in these games and its rank (1 = most wins; ties share)."""
+    wins = next((r["wins"] for r in rows if r["learner"] == name), None)
+    if wins is None:
+        return None
+    return {"learner": name, "wins": wins, "rank": 1 + sum(r["wins"] > wins for r in rows)}
+
+
+def choice_check(rows: list[dict[str, Any]], selection: dict[str, Any]) -> dict[str, Any]:
+    """Where the run's choice (selection.json) lands among these learners, beside the
+    learner a choice on validation wins against random alone would have made (ties go to
+    the newer learner, as select.best does) and the best of them in hindsight."""
+    played = [c for c in selection["candidates"] if "random" in c]
+    by_random = max(played, key=lambda c: c["random"]["wins"]) if played else None
+    top = max(rows, key=lambda r: r["wins"])
+    return {"chosen_by_goal_difference": rank_of(rows, selection["chosen"]),
+            "by_validation_wins_vs_random": None if by_random is None
+            else rank_of(rows, by_random["learner"]),
+            "best_in_these_games": rank_of(rows, top["learner"])}
+
+
 def main() -> None:
     parser = finished_runs_parser(__doc__, count_help="games per learner")
     parser.add_argument("--snapshots", type=int, default=8, help="newest pool snapshots per run")
@@ -73,6 +100,10 @@ def main() -> None:
                                                     "own_goals_against")}})
             print(run_dir.name, rows[-1], flush=True)
         runs[run_dir.name] = run_summary(rows)
+        selection = run_dir / "selection.json"
+        if selection.exists():
+            runs[run_dir.name]["choice"] = choice_check(rows,
+                                                        json.loads(selection.read_text()))
     payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
                             "snapshots": args.snapshots, "episodes": args.episodes,
                             "opponent": args.opponent},

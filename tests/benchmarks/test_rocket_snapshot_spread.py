@@ -30,3 +30,19 @@ def test_spread_of_wins_and_the_final_learners_rank(bench) -> None:
     assert out["wins"] == {"mean": 86.0, "std": 4.9}
     assert (out["min_wins"], out["max_wins"], out["final_wins"]) == (80, 92, 86)
     assert out["final_rank"] == 2   # one learner won more; the tie shares the rank
+
+
+def test_choice_check_ranks_the_runs_choice_and_the_random_only_choice(bench) -> None:
+    rows = [{"learner": "step_1", "wins": 95}, {"learner": "step_2", "wins": 74},
+            {"learner": "final", "wins": 88}]
+    selection = {"chosen": "step_2", "candidates": [
+        {"learner": "final", "random": {"wins": 53}, "goal_difference": 87},
+        {"learner": "step_2", "random": {"wins": 41}, "goal_difference": 92},
+        {"learner": "step_1", "random": {"wins": 57}, "goal_difference": 79}]}
+    out = bench.choice_check(rows, selection)
+    assert out["chosen_by_goal_difference"] == {"learner": "step_2", "wins": 74, "rank": 3}
+    assert out["by_validation_wins_vs_random"] == {"learner": "step_1", "wins": 95, "rank": 1}
+    assert out["best_in_these_games"]["learner"] == "step_1"
+    # A choice made among candidates that never met random play names no random-only pick.
+    assert bench.choice_check(rows, {"chosen": "final", "candidates": [
+        {"learner": "final", "chaser": {"wins": 3}}]})["by_validation_wins_vs_random"] is None

@@ -17,8 +17,8 @@ between seeds is the seeds'.
 
 Where the run chose its final learner (selection.json, ppo/selfplay/select.py), the JSON
 also says where the chosen learner ranks in these games, and where the learner with the
-most validation wins against random would have: the choice sums goal differences over
-its opponents, and against the chaser those include the chaser's own goals.
+most validation wins against this opponent would have: the choice sums goal differences
+over its opponents, and against the chaser those include the chaser's own goals.
 """
 
 from __future__ import annotations
@@ -63,16 +63,18 @@ def rank_of(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return {"learner": name, "wins": wins, "rank": 1 + sum(r["wins"] > wins for r in rows)}
 
 
-def choice_check(rows: list[dict[str, Any]], selection: dict[str, Any]) -> dict[str, Any]:
-    """Where the run's choice (selection.json) lands among these learners, beside the
-    learner a choice on validation wins against random alone would have made (ties go to
-    the newer learner, as select.best does) and the best of them in hindsight."""
-    played = [c for c in selection["candidates"] if "random" in c]
-    by_random = max(played, key=lambda c: c["random"]["wins"]) if played else None
+def choice_check(rows: list[dict[str, Any]], selection: dict[str, Any], opponent: str
+                 ) -> dict[str, Any]:
+    """Where the run's choice (selection.json) lands among these learners (games against
+    `opponent`), beside the learner a choice on validation wins against that opponent
+    alone would have made (ties go to the newer learner, as select.best does) and the best
+    of them in hindsight."""
+    played = [c for c in selection["candidates"] if opponent in c]
+    by_wins = max(played, key=lambda c: c[opponent]["wins"]) if played else None
     top = max(rows, key=lambda r: r["wins"])
     return {"chosen_by_goal_difference": rank_of(rows, selection["chosen"]),
-            "by_validation_wins_vs_random": None if by_random is None
-            else rank_of(rows, by_random["learner"]),
+            f"by_validation_wins_vs_{opponent}": None if by_wins is None
+            else rank_of(rows, by_wins["learner"]),
             "best_in_these_games": rank_of(rows, top["learner"])}
 
 
@@ -102,8 +104,8 @@ def main() -> None:
         runs[run_dir.name] = run_summary(rows)
         selection = run_dir / "selection.json"
         if selection.exists():
-            runs[run_dir.name]["choice"] = choice_check(rows,
-                                                        json.loads(selection.read_text()))
+            runs[run_dir.name]["choice"] = choice_check(
+                rows, json.loads(selection.read_text()), args.opponent)
     payload = {"settings": {"run_dirs": [d.name for d in args.run_dirs],
                             "snapshots": args.snapshots, "episodes": args.episodes,
                             "opponent": args.opponent},

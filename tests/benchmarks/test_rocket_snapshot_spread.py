@@ -39,10 +39,15 @@ def test_choice_check_ranks_the_runs_choice_and_the_random_only_choice(bench) ->
         {"learner": "final", "random": {"wins": 53}, "goal_difference": 87},
         {"learner": "step_2", "random": {"wins": 41}, "goal_difference": 92},
         {"learner": "step_1", "random": {"wins": 57}, "goal_difference": 79}]}
-    out = bench.choice_check(rows, selection)
+    out = bench.choice_check(rows, selection, "random")
     assert out["chosen_by_goal_difference"] == {"learner": "step_2", "wins": 74, "rank": 3}
     assert out["by_validation_wins_vs_random"] == {"learner": "step_1", "wins": 95, "rank": 1}
     assert out["best_in_these_games"]["learner"] == "step_1"
+    # Judged in games against the chaser, the pick is the most validation wins against it.
+    vs_chaser = selection | {"candidates": [{"learner": "final", "chaser": {"wins": 30}},
+                                            {"learner": "step_2", "chaser": {"wins": 50}}]}
+    out = bench.choice_check(rows, vs_chaser, "chaser")
+    assert out["by_validation_wins_vs_chaser"]["learner"] == "step_2"
     # A choice made among candidates that never met random play names no random-only pick.
-    assert bench.choice_check(rows, {"chosen": "final", "candidates": [
-        {"learner": "final", "chaser": {"wins": 3}}]})["by_validation_wins_vs_random"] is None
+    never = {"chosen": "final", "candidates": [{"learner": "final", "chaser": {"wins": 3}}]}
+    assert bench.choice_check(rows, never, "random")["by_validation_wins_vs_random"] is None

@@ -48,11 +48,11 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     mean and sample std, the worst and the best, and where the final learner (the row
     named 'final') ranks among them (1 = most wins)."""
     wins = [r["wins"] for r in rows]
-    final = next((r["wins"] for r in rows if r["learner"] == "final"), None)
+    final = rank_of(rows, "final")
     return {"learners": rows, "count": len(rows), "wins": mean_and_sample_std(wins, 2),
             "min_wins": min(wins), "max_wins": max(wins),
-            "final_wins": final,
-            "final_rank": None if final is None else 1 + sum(w > final for w in wins)}
+            "final_wins": None if final is None else final["wins"],
+            "final_rank": None if final is None else final["rank"]}
 
 
 def rank_of(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
